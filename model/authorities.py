@@ -1,0 +1,175 @@
+"""The authorities: the UN Security Council, China, and the DPRK labour-export agency.
+
+They are a handful of ordinary Mesa agents that act on dates. China decides, for any
+day, whether a visa is issued and how hard inspections are; the DPRK agency sends
+replacements and calls workers home for the April holiday; the Council's resolutions
+are the timeline everything else is measured against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from model.calendar import DAYS_PER_MONTH, NEVER
+from model.sanctions import REPATRIATION_DEADLINE, UN_TIMELINE
+from model.workers import Status, Visa
+
+if TYPE_CHECKING:
+    from model.model import LaborModel
+
+
+class UNSecurityCouncil(mesa.Agent):
+    """Resolutions 2371, 2375 and 2397: dates the members' policies answer to."""
+
+    def __init__(self, model: LaborModel):
+        super().__init__(model)
+        self.timeline = UN_TIMELINE
+        self.deadline_day = model.horizon.day_of(REPATRIATION_DEADLINE)
+
+    def act(self, day: int) -> None:
+        """The Council sets dates; member states act on them."""
+
+
+class ChinaAuthorities(mesa.Agent):
+    """Visa issuance, inspections of visa fraud and overstay, and repatriation."""
+
+    def __init__(self, model: LaborModel):
+        super().__init__(model)
+        p, h = model.p, model.horizon
+        self.issuance_end_day = h.day_of(p["visa_issuance_end"])
+        self.enforcement_day = h.day_of(p["enforcement_start"])
+        self.mode = p["repatriation_mode"]
+        self.programme_start_day = (
+            h.day_of(p["repatriation_start"]) if self.mode != "none" else NEVER
+        )
+        self.programme_end_day = h.day_of(p["repatriation_end"])
+        self.overstay_rate = p["overstay_detection_per_month"] / DAYS_PER_MONTH
+        self.fraud_rate = p["fraud_detection_per_month"] / DAYS_PER_MONTH
+        self.new_student_share = p["new_student_visa_share"]
+
+    def issues_visa(self, day: int, new_worker: bool) -> bool:
+        """Does China issue a visa to a North Korean worker today?
+
+        Work visas ended with 2375 (no new work authorizations); training and student
+        visas go on until China stops issuing, enforces against them, or (for new
+        workers) starts repatriating.
+        """
+        if day >= self.issuance_end_day or day >= self.enforcement_day:
+            return False
+        return not (new_worker and day >= self.programme_start_day)
+
+    def enforcing(self, day: int) -> bool:
+        return day >= self.enforcement_day
+
+    def detection_rate(self, day: int) -> float:
+        """Daily chance an overstayer is caught: tolerant until enforcement starts."""
+        return (
+            max(self.fraud_rate, self.overstay_rate) if self.enforcing(day) else self.overstay_rate
+        )
+
+    def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """Training or student visa: what a worker gets now that work visas are not issued."""
+        student = self.model.streams.uniform("visa_kind", ids, day) < self.new_student_share
+        return np.where(student, Visa.STUDENT, Visa.TRAINING).astype(np.int8)
+
+    def act(self, day: int) -> None:
+        if day == self.enforcement_day:
+            self.start_inspections(day)
+        if day == self.programme_start_day:
+            self.order_repatriation(day)
+
+    def start_inspections(self, day: int) -> None:
+        """From today, training and student visa holders at work and overstayers are sought."""
+        w = self.model.workers
+        working = w.with_status(Status.WORKING)
+        suspects = np.concatenate(
+            [working[w.visa[working] != Visa.WORK], w.with_status(Status.OVERSTAYING)]
+        )
+        self.schedule_catch(suspects, day, self.detection_rate(day))
+
+    def schedule_catch(self, ids: np.ndarray, day: int, rate_per_day: float) -> None:
+        """Draw the day each worker would be caught at this rate (memoryless)."""
+        if len(ids) == 0:
+            return
+        w = self.model.workers
+        wait = self.model.streams.exponential_days("caught", ids, rate_per_day, day)
+        w.set_exit_dates(ids, catch_day=np.minimum(day + wait, NEVER))
+
+    def order_repatriation(self, day: int) -> None:
+        """Give every worker a day to leave, spread over the programme's window."""
+        w = self.model.workers
+        ids = w.with_status(Status.WORKING, Status.AWAY, Status.OVERSTAYING)
+        window = self.programme_end_day - day + 1
+        offset = self.model.streams.integers("repatriation_order", ids, window)
+        w.set_exit_dates(ids, leave_day=day + offset)
+
+
+class DPRKLabourAgency(mesa.Agent):
+    """Sends workers and replacements, takes the state's share, calls the holiday recall."""
+
+    def __init__(self, model: LaborModel):
+        super().__init__(model)
+        p, h = model.p, model.horizon
+        self.lag = max(1, p["replacement_lag_days"])
+        self.contract_days = p["contract_days"]
+        self.state_share = p["nk_state_share"]
+        self.recall_share = p["holiday_recall_share"]
+        self.return_spread = p["holiday_return_spread_days"]
+        dep_m, dep_d = map(int, p["holiday_departure"].split("-"))
+        ret_m, ret_d = map(int, p["holiday_return"].split("-"))
+        self.recall_days = {}
+        for year in range(h.start.year, h.end.year + 1):
+            dep = h.day_of(dt.date(year, dep_m, dep_d))
+            if 0 <= dep < h.n_days:
+                self.recall_days[dep] = (year, h.day_of(dt.date(year, ret_m, ret_d)))
+        self.arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.expected_by_factory = np.zeros(p["n_factories"], dtype=np.int64)
+        self.stays = np.array(
+            [p["work_stay_days"], p["training_stay_days"], p["student_stay_days"]], dtype=np.int64
+        )
+
+    def act(self, day: int) -> None:
+        if day in self.recall_days:
+            self.recall_for_holiday(day, *self.recall_days[day])
+        self.receive_arrivals(day)
+
+    def send_replacements(self, factories: np.ndarray, day: int) -> None:
+        """A worker who left is replaced: someone is on the way, if a visa can be had."""
+        if len(factories) == 0:
+            return
+        self.arrivals[day + self.lag].append(factories)
+        self.expected_by_factory += np.bincount(factories, minlength=len(self.expected_by_factory))
+
+    def receive_arrivals(self, day: int) -> None:
+        """Replacements reach the border; China lets them in only if it issues new visas."""
+        batches = self.arrivals.pop(day, None)
+        if not batches:
+            return
+        factories = np.concatenate(batches)
+        self.expected_by_factory -= np.bincount(factories, minlength=len(self.expected_by_factory))
+        china = self.model.china
+        if not china.issues_visa(day, new_worker=True):
+            return
+        factories = factories[self.model.factories.operating[factories]]
+        if len(factories) == 0:
+            return
+        w = self.model.workers
+        ids = np.arange(w.n, w.n + len(factories))
+        visa = china.visa_kind_for(ids, day)
+        w.add(factories, visa, day + self.stays[visa], day + self.contract_days, arrived=day)
+
+    def recall_for_holiday(self, day: int, year: int, return_day: int) -> None:
+        """Late March: a share of workers go home for 15 April and come back after it."""
+        w = self.model.workers
+        ids = w.with_status(Status.WORKING)
+        ids = ids[w.leave_day[ids] > return_day]
+        chosen = ids[self.model.streams.uniform("holiday", ids, year) < self.recall_share]
+        spread = self.model.streams.integers("holiday_return", chosen, self.return_spread + 1, year)
+        w.set_status(chosen, Status.AWAY, crossing=-1)
+        w.return_day[chosen] = return_day + spread
+        w.due[chosen] = w.return_day[chosen]

@@ -1,0 +1,389 @@
+"""North Korean workers: a columnar population, one row per worker, changed only when due.
+
+Most worker-days change nothing: a worker on a training visa works for a month, goes
+home to renew it, comes back. So each worker carries the day of its next event (visa
+expiry, end of a trip, contract end, being caught, the day a repatriation programme
+sends it home) in ``due``; each day the model takes the rows due that day and applies
+the rules to all of them at once. Counts by status, by visa kind and per factory are
+kept as running totals, so the daily time series costs nothing per worker.
+
+Each worker stays an individual: ``worker(i)`` returns its whole state and history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from model.calendar import NEVER
+
+
+class Status(IntEnum):
+    WORKING = 0  # in China, employed, valid visa
+    AWAY = 1  # employed, outside China on a renewal trip or the holiday
+    OVERSTAYING = 2  # in China, still working, visa expired
+    DETAINED = 3  # in China, caught, awaiting deportation
+    HOME = 4  # left China for good (rotation, refusal, repatriation, deportation)
+
+
+class Visa(IntEnum):
+    WORK = 0
+    TRAINING = 1
+    STUDENT = 2
+
+
+class LeftBecause(IntEnum):
+    STILL_EMPLOYED = 0
+    CONTRACT_END = 1
+    VISA_REFUSED = 2
+    REPATRIATION = 3
+    DEPORTED = 4
+    FACTORY_SHUT = 5
+
+
+N_STATUS = len(Status)
+N_VISA = len(Visa)
+_IN_CHINA = np.array([1, 0, 1, 1, 0], dtype=np.int64)  # by Status
+_AT_WORK = np.array([1, 0, 1, 0, 0], dtype=np.int64)  # staffs a position today
+_EMPLOYED = np.array([1, 1, 1, 0, 0], dtype=np.int64)  # holds a position
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """One worker's state and history, as a person would ask for it."""
+
+    id: int
+    factory: int
+    status: str
+    visa: str
+    visa_expiry_day: int | None
+    contract_end_day: int
+    arrived_day: int | None  # None: already in China at the start
+    left_day: int | None
+    left_because: str
+    trips: int
+
+
+class WorkerPopulation:
+    """Every North Korean worker as array rows; counters kept in step with every change."""
+
+    _COLUMNS = {
+        "factory": np.int32,
+        "status": np.int8,
+        "visa": np.int8,
+        "visa_expiry": np.int32,
+        "contract_end": np.int32,
+        "return_day": np.int32,  # AWAY: day back; DETAINED: day deported
+        "catch_day": np.int32,
+        "leave_day": np.int32,
+        "exit_due": np.int32,  # earliest of contract end, catch day, leave day
+        "due": np.int32,
+        "arrived": np.int32,
+        "left_day": np.int32,
+        "left_because": np.int8,
+        "trips": np.int16,
+    }
+
+    def __init__(self, n_factories: int, capacity: int):
+        self.n = 0
+        self.n_factories = n_factories
+        for name, dtype in self._COLUMNS.items():
+            setattr(self, name, np.zeros(max(capacity, 16), dtype=dtype))
+        self.by_status = np.zeros(N_STATUS, dtype=np.int64)
+        self.working_by_visa = np.zeros(N_VISA, dtype=np.int64)
+        self.at_work_by_factory = np.zeros(n_factories, dtype=np.int64)
+        self.employed_by_factory = np.zeros(n_factories, dtype=np.int64)
+        self.arrived_total = 0
+        self.entries_today = 0
+        self.exits_today = 0
+
+    # --- rows -------------------------------------------------------------------------
+
+    def _grow(self, extra: int) -> None:
+        need = self.n + extra
+        cap = len(self.status)
+        if need <= cap:
+            return
+        new_cap = max(need, cap * 2)
+        for name in self._COLUMNS:
+            old = getattr(self, name)
+            grown = np.zeros(new_cap, dtype=old.dtype)
+            grown[: self.n] = old[: self.n]
+            setattr(self, name, grown)
+
+    def add(
+        self,
+        factory: np.ndarray,
+        visa: np.ndarray,
+        visa_expiry: np.ndarray,
+        contract_end: np.ndarray,
+        arrived: int,
+    ) -> np.ndarray:
+        """New workers in China, at work; returns their ids."""
+        k = len(factory)
+        self._grow(k)
+        ids = np.arange(self.n, self.n + k)
+        self.n += k
+        self.factory[ids] = factory
+        self.status[ids] = Status.WORKING
+        self.visa[ids] = visa
+        self.visa_expiry[ids] = visa_expiry
+        self.contract_end[ids] = contract_end
+        self.return_day[ids] = NEVER
+        self.catch_day[ids] = NEVER
+        self.leave_day[ids] = NEVER
+        self.exit_due[ids] = contract_end
+        self.arrived[ids] = arrived
+        self.left_day[ids] = NEVER
+        self.left_because[ids] = LeftBecause.STILL_EMPLOYED
+        self.trips[ids] = 0
+        self.by_status[Status.WORKING] += k
+        self.working_by_visa += np.bincount(visa, minlength=N_VISA)
+        f = np.asarray(factory, dtype=np.int64)
+        counts = np.bincount(f, minlength=self.n_factories)
+        self.at_work_by_factory += counts
+        self.employed_by_factory += counts
+        if arrived >= 0:
+            self.arrived_total += k
+            self.entries_today += k
+        self.due[ids] = np.minimum(self.visa_expiry[ids], self.exit_due[ids])
+        return ids
+
+    # --- state changes ----------------------------------------------------------------
+
+    def set_status(self, ids: np.ndarray, new: Status, crossing: int = 0) -> None:
+        """Move workers to a new status, keeping every counter right.
+
+        ``crossing`` is +1 for an entry into China, -1 for an exit, 0 for none.
+        """
+        if len(ids) == 0:
+            return
+        old = self.status[ids]
+        old_counts = np.bincount(old, minlength=N_STATUS)
+        self.by_status -= old_counts
+        self.by_status[new] += len(ids)
+        visa = self.visa[ids]
+        f = self.factory[ids]
+        if old_counts.max() == len(ids):  # the usual case: all from one status
+            self._shift_counts(int(old[0]), new, visa, f)
+        else:
+            for o in np.flatnonzero(old_counts):
+                same = old == o
+                self._shift_counts(int(o), new, visa[same], f[same])
+        self.status[ids] = new
+        if crossing > 0:
+            self.entries_today += len(ids)
+        elif crossing < 0:
+            self.exits_today += len(ids)
+
+    def _shift_counts(self, old: int, new: Status, visa: np.ndarray, f: np.ndarray) -> None:
+        """Running totals for workers moving from one status to another."""
+        if old == Status.WORKING:
+            self.working_by_visa -= np.bincount(visa, minlength=N_VISA)
+        if new == Status.WORKING:
+            self.working_by_visa += np.bincount(visa, minlength=N_VISA)
+        d_work = _AT_WORK[new] - _AT_WORK[old]
+        d_emp = _EMPLOYED[new] - _EMPLOYED[old]
+        if d_work or d_emp:
+            per_factory = np.bincount(f, minlength=self.n_factories)
+            if d_work:
+                self.at_work_by_factory += d_work * per_factory
+            if d_emp:
+                self.employed_by_factory += d_emp * per_factory
+
+    def send_home(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
+        """Workers leave China for good (those already outside simply stay home)."""
+        if len(ids) == 0:
+            return
+        in_china = _IN_CHINA[self.status[ids]].astype(bool)
+        self.exits_today += int(in_china.sum())
+        self.set_status(ids, Status.HOME)
+        self.left_day[ids] = day
+        self.left_because[ids] = because
+        self.due[ids] = NEVER
+
+    def set_exit_dates(
+        self,
+        ids: np.ndarray,
+        catch_day: np.ndarray | None = None,
+        leave_day: np.ndarray | None = None,
+    ) -> None:
+        """Set the day a worker is caught or told to leave, and reschedule it."""
+        if catch_day is not None:
+            self.catch_day[ids] = catch_day
+        if leave_day is not None:
+            self.leave_day[ids] = leave_day
+        self.exit_due[ids] = np.minimum(
+            np.minimum(self.contract_end[ids], self.catch_day[ids]), self.leave_day[ids]
+        )
+        self.refresh_due(ids)
+
+    def refresh_due(self, ids: np.ndarray) -> None:
+        """Next event day of each worker, from its status and pending dates."""
+        st = self.status[ids]
+        exit_due = self.exit_due[ids]
+        due = np.where(st == Status.WORKING, np.minimum(exit_due, self.visa_expiry[ids]), exit_due)
+        away = (st == Status.AWAY) | (st == Status.DETAINED)
+        due = np.where(away, self.return_day[ids], due)
+        self.due[ids] = np.where(st == Status.HOME, NEVER, due)
+
+    def due_on(self, day: int) -> np.ndarray:
+        """Ids of the workers with an event today (the calendar is the ``due`` column)."""
+        return np.flatnonzero(self.due[: self.n] == day)
+
+    def with_status(self, *statuses: Status) -> np.ndarray:
+        st = self.status[: self.n]
+        mask = st == statuses[0]
+        for s in statuses[1:]:
+            mask |= st == s
+        return np.flatnonzero(mask)
+
+    def new_day(self) -> None:
+        self.entries_today = 0
+        self.exits_today = 0
+
+    # --- counts -----------------------------------------------------------------------
+
+    @property
+    def in_china(self) -> int:
+        return int(self.by_status @ _IN_CHINA)
+
+    def recount(self) -> dict[str, np.ndarray]:
+        """Counters recomputed from the rows, to check the running totals against."""
+        st = self.status[: self.n].astype(np.int64)
+        f = self.factory[: self.n]
+        return {
+            "by_status": np.bincount(st, minlength=N_STATUS),
+            "working_by_visa": np.bincount(
+                self.visa[: self.n][st == Status.WORKING], minlength=N_VISA
+            ),
+            "at_work_by_factory": np.bincount(
+                f, weights=_AT_WORK[st], minlength=self.n_factories
+            ).astype(np.int64),
+            "employed_by_factory": np.bincount(
+                f, weights=_EMPLOYED[st], minlength=self.n_factories
+            ).astype(np.int64),
+        }
+
+    def record(self, i: int) -> WorkerRecord:
+        """The state and history of worker ``i``."""
+        if not 0 <= i < self.n:
+            raise IndexError(f"worker {i} does not exist (ids 0 to {self.n - 1})")
+        status = Status(int(self.status[i]))
+
+        def day_or_none(x: int) -> int | None:
+            return None if x >= NEVER else int(x)
+
+        return WorkerRecord(
+            id=i,
+            factory=int(self.factory[i]),
+            status=status.name.lower(),
+            visa=Visa(int(self.visa[i])).name.lower(),
+            visa_expiry_day=day_or_none(self.visa_expiry[i])
+            if status in (Status.WORKING, Status.AWAY)
+            else None,
+            contract_end_day=int(self.contract_end[i]),
+            arrived_day=None if self.arrived[i] < 0 else int(self.arrived[i]),
+            left_day=day_or_none(self.left_day[i]),
+            left_because=LeftBecause(int(self.left_because[i])).name.lower(),
+            trips=int(self.trips[i]),
+        )
+
+
+def advance_workers(model, day: int) -> None:
+    """Apply the day's events to every worker due today, all at once.
+
+    Order of precedence when several fall on one day: the repatriation programme's
+    leave day, being caught, the end of the contract, the end of the visa.
+    """
+    w = model.workers
+    due = w.due_on(day)
+    if len(due) == 0:
+        return
+    status = w.status[due]
+    _return_from_abroad(model, due[status == Status.AWAY], day)
+    w.send_home(due[status == Status.DETAINED], day, LeftBecause.DEPORTED)
+    _events_in_china(model, due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day)
+
+
+def _events_in_china(model, ids: np.ndarray, day: int) -> None:
+    w = model.workers
+    leaving_now = w.exit_due[ids] <= day
+    _exits_in_china(model, ids[leaving_now], day)
+    # Everyone else due today is at work with a visa that ends today.
+    expired = ids[~leaving_now]
+    expired = expired[w.status[expired] == Status.WORKING]
+    if model.china.issues_visa(day, new_worker=False):
+        # The article: "visas had expired so they just went back to North Korea to extend them".
+        w.set_status(expired, Status.AWAY, crossing=-1)
+        w.return_day[expired] = day + model.p["renewal_trip_days"]
+        w.due[expired] = w.return_day[expired]
+        w.trips[expired] += 1
+    else:
+        _refused_renewal(model, expired, day)
+
+
+def _exits_in_china(model, ids: np.ndarray, day: int) -> None:
+    """Told to leave, caught, or contract over, in that order of precedence."""
+    w = model.workers
+    leaving = w.leave_day[ids] <= day
+    w.send_home(ids[leaving], day, LeftBecause.REPATRIATION)
+    ids = ids[~leaving]
+    caught = w.catch_day[ids] <= day
+    _detain(model, ids[caught], day)
+    _leave_for_good(model, ids[~caught], day, LeftBecause.CONTRACT_END)
+
+
+def _refused_renewal(model, ids: np.ndarray, day: int) -> None:
+    """No renewal to be had: stay on illegally (and keep working) or go home."""
+    w = model.workers
+    stays = model.streams.uniform("overstay", ids, day) < model.p["overstay_share"]
+    overstayers = ids[stays]
+    w.set_status(overstayers, Status.OVERSTAYING)
+    model.china.schedule_catch(overstayers, day, model.china.detection_rate(day))
+    _leave_for_good(model, ids[~stays], day, LeftBecause.VISA_REFUSED)
+
+
+def _detain(model, ids: np.ndarray, day: int) -> None:
+    """Caught: detained, the employer fined, deported after detention; a replacement is sent."""
+    if len(ids) == 0:
+        return
+    w = model.workers
+    factories = w.factory[ids]
+    model.factories.fine(factories, model.p["illegal_employment_fine_yuan"])
+    w.set_status(ids, Status.DETAINED)
+    w.return_day[ids] = day + max(1, model.p["detention_days"])
+    w.due[ids] = w.return_day[ids]
+    model.agency.send_replacements(factories, day)
+
+
+def _leave_for_good(model, ids: np.ndarray, day: int, because: LeftBecause) -> None:
+    """A worker goes home for good; the agency sends a replacement to the same factory."""
+    model.workers.send_home(ids, day, because)
+    model.agency.send_replacements(model.workers.factory[ids], day)
+
+
+def _return_from_abroad(model, ids: np.ndarray, day: int) -> None:
+    """The end of a trip home: back on a new visa, or home for good."""
+    w = model.workers
+    stays_home = w.exit_due[ids] <= day
+    if stays_home.any():
+        home = ids[stays_home]
+        told = w.leave_day[home] <= day
+        w.send_home(home[told], day, LeftBecause.REPATRIATION)
+        _leave_for_good(model, home[~told], day, LeftBecause.CONTRACT_END)
+        ids = ids[~stays_home]
+    if not model.china.issues_visa(day, new_worker=False):
+        _leave_for_good(model, ids, day, LeftBecause.VISA_REFUSED)
+        return
+    # Work visas cannot be renewed after 2375: they come back on training or student visas.
+    visa = w.visa[ids]
+    was_work = visa == Visa.WORK
+    if was_work.any():
+        visa[was_work] = model.china.visa_kind_for(ids[was_work], day)
+        w.visa[ids] = visa
+    w.visa_expiry[ids] = day + model.agency.stays[visa]
+    w.set_status(ids, Status.WORKING, crossing=+1)
+    w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
