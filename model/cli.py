@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     scen.add_argument("folder", type=Path, nargs="?", default=SCENARIO_DIR)
     scen.set_defaults(handler=cmd_scenarios)
 
+    comp = sub.add_parser(
+        "compare", help="run scenarios with the same seeds and compare each with the first"
+    )
+    comp.add_argument("scenarios", type=Path, nargs="+", help="base scenario first, then others")
+    comp.add_argument("--replicates", type=int, default=8, help="seeds per scenario (default 8)")
+    comp.add_argument("--seed", type=int, default=DEFAULT_SEED, help="first seed (default 1)")
+    comp.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
+    comp.add_argument("--out", type=Path, help="output folder (default out/compare-BASE)")
+    comp.set_defaults(handler=cmd_compare)
+
     params = sub.add_parser("params", help="list every parameter with default, unit and range")
     params.set_defaults(handler=cmd_params)
     return parser
@@ -157,6 +167,101 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{s['factories']:,} factories"
     )
     return "\n".join([head] + [f"  {k:<{width}}  {v}" for k, v in rows])
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from model.experiments import as_scenarios, compare, local_executor, replicate_seeds
+
+    scenarios = as_scenarios(args.scenarios)
+    replicate_seeds(args.seed, args.replicates)  # checks the count before any work
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs: {args.jobs}; allowed: an integer >= 1")
+    out = args.out or Path("out") / f"compare-{scenarios[0].name}"
+    _check_writable(out)
+    total = len(scenarios) * args.replicates
+    with _progress(total, "runs") as bar:
+        result = compare(
+            scenarios,
+            replicates=args.replicates,
+            master_seed=args.seed,
+            executor=local_executor(args.jobs),
+            on_result=lambda r, done, n: bar.update(1),
+        )
+    result.save(out)
+    print(format_comparison(result))
+    print(f"wrote {out}/comparison.csv, runs.csv, bands.parquet (and Parquet copies)")
+    return 0
+
+
+def _progress(total: int, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+
+METRIC_LABELS = {
+    "factories_shut": "factories shut",
+    "peak_labor_gap": "peak labour gap (positions)",
+    "cn_jobs_lost": "Chinese jobs lost",
+    "output_lost": "output lost (M yuan)",
+    "extra_wage_cost": "extra wage cost (M yuan)",
+    "nk_in_china_at_deadline": "NK in China at deadline",
+    "nk_overstaying_at_deadline": "NK overstaying at deadline",
+    "nk_deported_total": "NK deported",
+    "wage_bill_total": "wage bill (M yuan)",
+}
+_MILLIONS = {"output_lost", "extra_wage_cost", "wage_bill_total"}
+
+
+def format_comparison(result) -> str:
+    """Means with 95% intervals, then paired differences from the base, as text tables."""
+    names = [s.name for s in result.scenarios]
+
+    def cell(metric: str, mean: float, lo: float, hi: float, signed: bool = False) -> str:
+        k = 1e-6 if metric in _MILLIONS else 1.0
+        sign = "+" if signed else ""
+        if lo != lo:  # one replicate: no interval
+            return f"{mean * k:{sign},.0f}"
+        return f"{mean * k:{sign},.0f} [{lo * k:{sign},.0f}, {hi * k:{sign},.0f}]"
+
+    def block(title: str, columns: list[str], value: Callable[[dict, str], str]) -> list[str]:
+        grid = [["", *columns]]
+        for metric in dict.fromkeys(result.table.metric):
+            grid.append([METRIC_LABELS.get(metric, metric)])
+            for name in columns:
+                try:
+                    grid[-1].append(value(result.metric(metric, name), metric))
+                except KeyError:
+                    grid[-1].append("n/a")
+        widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
+        lines = [title]
+        for row in grid:
+            lines.append(
+                "  ".join(
+                    c.ljust(w) if i == 0 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+        return lines
+
+    seeds = result.seeds
+    lines = [
+        f"{len(seeds)} replicates per scenario (seeds {seeds[0]}-{seeds[-1]}, the same for every "
+        "scenario); 95% intervals in brackets",
+        "",
+    ]
+    lines += block("Mean per scenario", names, lambda r, m: cell(m, r["mean"], r["lo"], r["hi"]))
+    if len(names) > 1:
+        lines += [""]
+        lines += block(
+            f"Paired difference from {names[0]}",
+            names[1:],
+            lambda r, m: cell(m, r["diff_mean"], r["diff_lo"], r["diff_hi"], signed=True),
+        )
+    return "\n".join(lines)
 
 
 # --- listings ---------------------------------------------------------------------------
