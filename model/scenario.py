@@ -551,12 +551,10 @@ def check_consistency(params: Mapping[str, Any], where: str) -> None:
             f"{where}: end_date: {end} is not after start_date {start}; "
             "allowed: a date after start_date"
         )
-    for name in (
-        "visa_issuance_end",
-        "enforcement_start",
-        "repatriation_start",
-        "repatriation_end",
-    ):
+    dated = ["visa_issuance_end", "enforcement_start"]
+    if params["repatriation_mode"] != "none":  # the programme's dates matter only when it runs
+        dated += ["repatriation_start", "repatriation_end"]
+    for name in dated:
         value = params[name]
         if value is not None and not start <= value <= end:
             raise ScenarioError(
