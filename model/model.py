@@ -19,7 +19,7 @@ import pandas as pd
 
 from model.authorities import ChinaAuthorities, DPRKLabourAgency, UNSecurityCouncil
 from model.calendar import NEVER, Horizon
-from model.factories import Factory, FactoryTable, ShutBecause
+from model.factories import SECTORS, Factory, FactoryTable, ShutBecause
 from model.labour_market import LocalLabourPool
 from model.provenance import provenance
 from model.randomness import Streams
@@ -315,6 +315,31 @@ class LaborModel(mesa.Model):
             "fines_total": float(f.fines.sum()),
             "provenance": provenance(self.setup.hash, self.seed, self.setup.name),
         }
+
+    def factory_table(self) -> pd.DataFrame:
+        """Every factory's current state, one row each (what the factory view draws)."""
+        f, w = self.factories, self.workers
+        staffed = np.minimum(w.at_work_by_factory + f.cn_staff, f.positions)
+        share = np.where(f.operating, staffed / np.maximum(f.positions, 1), 0.0)
+        state = np.where(
+            ~f.operating, "shut", np.where(share < f.viable_share, "short-staffed", "operating")
+        )
+        return pd.DataFrame(
+            {
+                "factory": np.arange(f.n),
+                "sector": [SECTORS[i] for i in f.sector],
+                "positions": f.positions,
+                "positions_at_start": f.positions0,
+                "nk_employed": w.employed_by_factory,
+                "nk_at_work": w.at_work_by_factory,
+                "cn_staff": f.cn_staff,
+                "cn_wage": f.cn_wage,
+                "staffed_share": share,
+                "cash": f.cash,
+                "state": state,
+                "shut_day": np.where(f.shut_day < NEVER, f.shut_day, -1),
+            }
+        )
 
     def worker(self, i: int) -> WorkerRecord:
         """Worker ``i``'s state and history (ids 0 .. n-1, in order of arrival)."""

@@ -1,0 +1,346 @@
+"""Every figure laborflow shows, drawn once: the app and the policy brief call these.
+
+Figures are built with ``matplotlib.figure.Figure`` (not pyplot), so several app sessions
+can draw at once without sharing state. Each function takes plain data (a run's time
+series, a comparison's bands, a factory table, scenarios) and returns a Figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the app sends PNGs, the brief embeds them
+
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from model.sanctions import UN_TIMELINE  # noqa: E402
+from model.scenario import Scenario  # noqa: E402
+
+SCENARIO_COLORS = {
+    "status_quo": "#6b6b6b",
+    "gradual_return": "#1f6fb4",
+    "abrupt_return": "#d1495b",
+    "visa_non_extension": "#7a4fa3",
+    "strict_enforcement": "#2a9d8f",
+    "china_wide": "#8c6d31",
+}
+EXTRA_COLORS = ("#e09f3e", "#335c67", "#9e2a2b", "#540b0e", "#5f0f40", "#0f4c5c")
+STATE_COLORS = {"operating": "#2a9d8f", "short-staffed": "#e9c46a", "shut": "#d1495b"}
+STATUS_COLORS = {
+    "nk_working": "#1f6fb4",
+    "nk_away": "#8ecae6",
+    "nk_overstaying": "#e09f3e",
+    "nk_detained": "#d1495b",
+}
+STATUS_LABELS = {
+    "nk_working": "working (valid visa)",
+    "nk_away": "away (renewal trip, holiday)",
+    "nk_overstaying": "overstaying",
+    "nk_detained": "detained",
+}
+KEY_DATES = {"2375", "2397", "2397 deadline", "2397 midterm report", "2397 final report"}
+
+FONT = {"family": "DejaVu Sans", "size": 9}
+
+
+def scenario_color(name: str, index: int = 0) -> str:
+    """A stable colour per scenario name; unknown names get one from a fixed cycle."""
+    base = name.split("#")[0]
+    return SCENARIO_COLORS.get(base, EXTRA_COLORS[index % len(EXTRA_COLORS)])
+
+
+def new_figure(width: float = 7.5, height: float = 3.4) -> tuple[Figure, object]:
+    """A figure with one axes in the house style: light grid, no top/right spines."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.add_subplot()
+    _style(ax)
+    return fig, ax
+
+
+def _style(ax) -> None:
+    ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=FONT["size"])
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _thousands(ax) -> None:
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def mark_key_dates(
+    ax, start: dt.date, end: dt.date, extra: Mapping[str, dt.date] | None = None
+) -> None:
+    """Dashed lines with labels for the UN milestones (and e.g. a policy start) in view."""
+    marks = [(m.date, m.code) for m in UN_TIMELINE if m.code in KEY_DATES]
+    marks += [(d, label) for label, d in (extra or {}).items() if d is not None]
+    top = ax.get_ylim()[1]
+    for date, label in sorted(marks):
+        if not start <= date <= end:
+            continue
+        ax.axvline(pd.Timestamp(date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
+        ax.text(
+            pd.Timestamp(date),
+            top,
+            f" {label}",
+            rotation=90,
+            va="top",
+            ha="left",
+            fontsize=7,
+            color="#444444",
+        )
+
+
+def _finish(fig: Figure, ax, title: str, ylabel: str, legend: bool = True) -> Figure:
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    ax.set_ylabel(ylabel, fontsize=FONT["size"])
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
+    return fig
+
+
+# --- comparisons (bands across replicates) ----------------------------------------------
+
+
+def band_chart(
+    bands: pd.DataFrame,
+    variable: str,
+    title: str,
+    ylabel: str,
+    policy_dates: Mapping[str, dt.date] | None = None,
+) -> Figure:
+    """Median line and 10-90% band per scenario for one daily variable."""
+    fig, ax = new_figure()
+    rows = bands[bands.variable == variable]
+    for i, (name, group) in enumerate(rows.groupby("scenario", sort=False)):
+        color = scenario_color(name, i)
+        dates = pd.to_datetime(group.date)
+        ax.fill_between(dates, group.q10, group.q90, color=color, alpha=0.2, linewidth=0)
+        ax.plot(dates, group.q50, color=color, linewidth=1.6, label=name.replace("_", " "))
+    _date_axis(ax)
+    _thousands(ax)
+    ax.set_ylim(bottom=0)
+    if not rows.empty:
+        dates = pd.to_datetime(rows.date)
+        mark_key_dates(ax, dates.min().date(), dates.max().date(), policy_dates)
+    return _finish(fig, ax, title, ylabel)
+
+
+def labor_gap_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
+    return band_chart(
+        bands,
+        "labor_gap",
+        "Labour gap: positions not staffed",
+        "positions (median, 10-90% band)",
+        policy_dates,
+    )
+
+
+def factories_shut_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
+    return band_chart(
+        bands, "factories_shut", "Factories shut (cumulative)", "factories", policy_dates
+    )
+
+
+def wage_bill_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
+    scaled = bands.copy()
+    mask = scaled.variable == "wage_bill"
+    scaled.loc[mask, ["q10", "q50", "q90"]] *= 365.25 / 12 / 1e6
+    return band_chart(
+        scaled, "wage_bill", "Wage bill of the factories", "million yuan per month", policy_dates
+    )
+
+
+def nk_in_china_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
+    return band_chart(
+        bands, "nk_in_china", "North Korean workers in China", "workers", policy_dates
+    )
+
+
+def difference_chart(table: pd.DataFrame, metric: str, title: str, unit: str) -> Figure:
+    """Paired differences from the base with 95% intervals, one bar per scenario."""
+    rows = table[(table.metric == metric)].iloc[1:]
+    fig, ax = new_figure(6.5, 0.6 + 0.45 * max(len(rows), 1))
+    ax.grid(True, axis="x", color="#e5e5e5")
+    ax.grid(False, axis="y")
+    y = np.arange(len(rows))
+    for i, (_, r) in enumerate(rows.iterrows()):
+        color = scenario_color(r.scenario, i)
+        ax.barh(y[i], r.diff_mean, color=color, alpha=0.85, height=0.55)
+        if r.diff_lo == r.diff_lo:
+            ax.errorbar(
+                r.diff_mean,
+                y[i],
+                xerr=[[r.diff_mean - r.diff_lo], [r.diff_hi - r.diff_mean]],
+                color="#222222",
+                capsize=3,
+                linewidth=1,
+            )
+    ax.axvline(0, color="#222222", linewidth=0.8)
+    ax.set_yticks(y, [s.replace("_", " ") for s in rows.scenario])
+    ax.invert_yaxis()
+    ax.set_xlabel(unit, fontsize=FONT["size"])
+    return _finish(fig, ax, title, "", legend=False)
+
+
+# --- one run --------------------------------------------------------------------------
+
+
+def status_chart(ts: pd.DataFrame, policy_dates=None, title: str | None = None) -> Figure:
+    """North Korean workers by status, stacked: working, away, overstaying, detained."""
+    fig, ax = new_figure()
+    cols = [c for c in STATUS_COLORS if c in ts]
+    ax.stackplot(
+        pd.to_datetime(ts.date),
+        *(ts[c] for c in cols),
+        labels=[STATUS_LABELS[c] for c in cols],
+        colors=[STATUS_COLORS[c] for c in cols],
+        alpha=0.9,
+        linewidth=0,
+    )
+    _date_axis(ax)
+    _thousands(ax)
+    if len(ts):
+        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
+    return _finish(fig, ax, title or "North Korean workers by status", "workers")
+
+
+def lines_chart(
+    ts: pd.DataFrame,
+    columns: Mapping[str, str],
+    title: str,
+    ylabel: str,
+    policy_dates=None,
+    colors: Sequence[str] | None = None,
+) -> Figure:
+    """Daily lines of one run, e.g. labour gap, factories operating and shut, crossings."""
+    fig, ax = new_figure()
+    palette = colors or ("#d1495b", "#1f6fb4", "#2a9d8f", "#e09f3e")
+    for (col, label), color in zip(columns.items(), palette, strict=False):
+        ax.plot(pd.to_datetime(ts.date), ts[col], label=label, color=color, linewidth=1.4)
+    _date_axis(ax)
+    _thousands(ax)
+    ax.set_ylim(bottom=0)
+    if len(ts):
+        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
+    return _finish(fig, ax, title, ylabel)
+
+
+def factory_map(factories: pd.DataFrame, title: str = "Factories") -> Figure:
+    """Every factory a mark, sized by positions, coloured operating / short-staffed / shut."""
+    fig, ax = new_figure(7.5, 3.8)
+    n = len(factories)
+    cols = int(np.ceil(np.sqrt(n * 2.2)))
+    order = factories.sort_values(["sector", "factory"]).reset_index(drop=True)
+    x, y = np.arange(n) % cols, -(np.arange(n) // cols)
+    size = 8 + 220 * order.positions_at_start / max(order.positions_at_start.max(), 1)
+    for state, color in STATE_COLORS.items():
+        mask = (order.state == state).to_numpy()
+        ax.scatter(
+            x[mask],
+            y[mask],
+            s=size[mask],
+            c=color,
+            alpha=0.85,
+            edgecolors="white",
+            linewidths=0.5,
+            label=f"{state} ({mask.sum():,})",
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.margins(0.04)
+    return _finish(fig, ax, title, "", legend=True)
+
+
+# --- policies on the calendar -----------------------------------------------------------
+
+
+def policy_windows(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
+    """The dated policies of a scenario as (label, from, to) bars for a timeline."""
+    p = scenario.params
+    bars = []
+    if p["repatriation_mode"] != "none":
+        end = max(p["repatriation_end"], p["repatriation_start"] + dt.timedelta(days=3))
+        bars.append((f"{p['repatriation_mode']} return", p["repatriation_start"], end))
+    if p["visa_issuance_end"] is not None:
+        bars.append(("no visas issued", p["visa_issuance_end"], p["end_date"]))
+    if p["enforcement_start"] is not None:
+        bars.append(("fraud inspections", p["enforcement_start"], p["end_date"]))
+    if not bars:
+        bars.append(("visa cycling goes on", p["start_date"], p["end_date"]))
+    return bars
+
+
+def policy_timeline(scenarios: Sequence[Scenario]) -> Figure:
+    """UN resolutions and reports above, each scenario's policy window as a bar below."""
+    fig, ax = new_figure(7.5, 1.2 + 0.42 * len(scenarios))
+    ax.grid(False)
+    starts = [s.params["start_date"] for s in scenarios]
+    ends = [s.params["end_date"] for s in scenarios]
+    lo = min([*starts, *(m.date for m in UN_TIMELINE)])
+    hi = max(ends)
+    for i, s in enumerate(scenarios):
+        color = scenario_color(s.name, i)
+        for label, a, b in policy_windows(s):
+            ax.barh(
+                i,
+                (b - a).days,
+                left=pd.Timestamp(a),
+                height=0.5,
+                color=color,
+                alpha=0.8,
+            )
+            if (b - a).days > 150:  # room inside the bar
+                ax.text(pd.Timestamp(a), i, f" {label}", va="center", fontsize=7, color="white")
+            else:
+                ax.text(pd.Timestamp(b), i, f" {label}", va="center", fontsize=7, color=color)
+    for m in UN_TIMELINE:
+        ax.axvline(pd.Timestamp(m.date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
+        ax.text(
+            pd.Timestamp(m.date),
+            -0.75,
+            m.code,
+            rotation=35,
+            ha="left",
+            va="bottom",
+            fontsize=7,
+            color="#444444",
+        )
+    ax.set_yticks(range(len(scenarios)), [s.name.replace("_", " ") for s in scenarios])
+    ax.set_ylim(len(scenarios) - 0.4, -1.6)
+    ax.set_xlim(pd.Timestamp(lo) - pd.Timedelta(days=20), pd.Timestamp(hi) + pd.Timedelta(days=20))
+    _date_axis(ax)
+    ax.spines["left"].set_visible(False)
+    return _finish(fig, ax, "Resolutions and policy windows", "", legend=False)
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def to_png(fig: Figure, dpi: int = 150) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def to_svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", facecolor="white")
+    return buf.getvalue()
