@@ -27,13 +27,15 @@ class UsageError(Exception):
     """Bad input that is not about a scenario file (paths, options)."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="laborflow",
         description="Agent-based simulation of North Korean workers in Chinese factories "
         "under visa rules and the UN 2397 timeline.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if extend:  # viz adds its commands (app, brief): model never imports viz
+        extend(sub)
 
     run = sub.add_parser("run", help="run one scenario and write its results")
     run.add_argument(
@@ -72,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, extend: Callable[[Any], None] | None = None) -> int:
+    """Run a command; ``extend(subparsers)`` may add commands (see viz/cli.py)."""
+    args = _parser(extend).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
