@@ -368,13 +368,13 @@ def _leave_for_good(model, ids: np.ndarray, day: int, because: LeftBecause) -> N
 def _return_from_abroad(model, ids: np.ndarray, day: int) -> None:
     """The end of a trip home: back on a new visa, or home for good."""
     w = model.workers
-    stays_home = w.exit_due[ids] <= day
-    if stays_home.any():
-        home = ids[stays_home]
-        told = w.leave_day[home] <= day
-        w.send_home(home[told], day, LeftBecause.REPATRIATION)
-        _leave_for_good(model, home[~told], day, LeftBecause.CONTRACT_END)
-        ids = ids[~stays_home]
+    if (w.exit_due[ids] <= day).any():  # a catch day that passed abroad does not count
+        told = w.leave_day[ids] <= day
+        w.send_home(ids[told], day, LeftBecause.REPATRIATION)
+        ids = ids[~told]
+        ended = w.contract_end[ids] <= day
+        _leave_for_good(model, ids[ended], day, LeftBecause.CONTRACT_END)
+        ids = ids[~ended]
     if not model.china.issues_visa(day, new_worker=False):
         _leave_for_good(model, ids, day, LeftBecause.VISA_REFUSED)
         return
@@ -387,3 +387,6 @@ def _return_from_abroad(model, ids: np.ndarray, day: int) -> None:
     w.visa_expiry[ids] = day + model.agency.stays[visa]
     w.set_status(ids, Status.WORKING, crossing=+1)
     w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
+    stale = ids[w.catch_day[ids] <= day]
+    if len(stale):  # sought while abroad: inspections pick up the search again
+        model.china.schedule_catch(stale, day, model.china.detection_rate(day))
