@@ -404,6 +404,16 @@ PARAMETERS: tuple[Param, ...] = (
 )
 
 PARAMS_BY_NAME: dict[str, Param] = {p.name: p for p in PARAMETERS}
+POLICY_PARAMETERS = frozenset(
+    {
+        "repatriation_mode",
+        "repatriation_start",
+        "repatriation_end",
+        "visa_issuance_end",
+        "enforcement_start",
+    }
+)
+"""What China decides; everything else describes the world the policy meets."""
 DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 ABRUPT_MAX_WINDOW_DAYS = 31
 

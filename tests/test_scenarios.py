@@ -12,6 +12,7 @@ from model import LaborModel
 from model.scenario import (
     DEFAULTS,
     PARAMETERS,
+    POLICY_PARAMETERS,
     ScenarioError,
     load_scenario,
     parse_assignment,
@@ -44,17 +45,10 @@ def test_status_quo_states_every_parameter_with_its_source() -> None:
 
 def test_policy_scenarios_differ_from_the_status_quo_only_in_policy() -> None:
     base = load_scenario(SCENARIOS / "status_quo.toml").params
-    policy = {
-        "repatriation_mode",
-        "repatriation_start",
-        "repatriation_end",
-        "visa_issuance_end",
-        "enforcement_start",
-    }
     for name in ("gradual_return", "abrupt_return", "visa_non_extension", "strict_enforcement"):
         params = load_scenario(SCENARIOS / f"{name}.toml").params
         changed = {k for k in params if params[k] != base[k]}
-        assert changed and changed <= policy, name
+        assert changed and changed <= POLICY_PARAMETERS, name
 
 
 def test_scales() -> None:
