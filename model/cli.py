@@ -11,11 +11,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from model.files import write_atomic
 from model.scenario import PARAMETERS, ScenarioError, load_scenario, parse_assignment
 
 EXIT_BAD_INPUT = 2
@@ -68,6 +68,7 @@ def _parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentPar
     comp.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
     comp.add_argument("--out", type=Path, help="output folder (default out/compare-BASE)")
     comp.set_defaults(handler=cmd_compare)
+    _add_sweep_parser(sub)
 
     params = sub.add_parser("params", help="list every parameter with default, unit and range")
     params.set_defaults(handler=cmd_params)
@@ -122,24 +123,12 @@ def _check_writable(out: Path) -> None:
 def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None:
     """Write a run's files; each appears whole or not at all."""
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
-    _atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
-    _atomic(out / "shutdowns.csv", lambda p: shutdowns.to_csv(p, index=False))
-    _atomic(
+    write_atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
+    write_atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
+    write_atomic(out / "shutdowns.csv", lambda p: shutdowns.to_csv(p, index=False))
+    write_atomic(
         out / "summary.json", lambda p: Path(p).write_text(json.dumps(summary, indent=2) + "\n")
     )
-
-
-def _atomic(path: Path, write: Callable[[str], Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -185,14 +174,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or Path("out") / f"compare-{scenarios[0].name}"
     _check_writable(out)
     total = len(scenarios) * args.replicates
+    executor = local_executor(args.jobs)  # before the progress bar's thread starts
     with _progress(total, "runs") as bar:
         result = compare(
             scenarios,
             replicates=args.replicates,
             master_seed=args.seed,
-            executor=local_executor(args.jobs),
+            executor=executor,
             on_result=lambda r, done, n: bar.update(1),
         )
+    executor.shutdown()
     result.save(out)
     print(format_comparison(result))
     print(f"wrote {out}/comparison.csv, runs.csv, bands.parquet (and Parquet copies)")
@@ -265,6 +256,103 @@ def format_comparison(result) -> str:
             lambda r, m: cell(m, r["diff_mean"], r["diff_lo"], r["diff_hi"], signed=True),
         )
     return "\n".join(lines)
+
+
+# --- sweep ------------------------------------------------------------------------------
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep (grid, LHS or Sobol') into a Parquet result store",
+        description="Runs every point of a sweep spec's design with each replicate seed and "
+        "stores the results as they finish. Exit status: 0 all runs ok, 1 some runs failed, "
+        "2 bad input (nothing written), 130 or 143 interrupted (finish with --resume).",
+    )
+    sweep.add_argument(
+        "spec", type=Path, help="sweep spec (TOML), e.g. scenarios/sweeps/quick_demo.toml"
+    )
+    sweep.add_argument(
+        "--jobs", type=int, help="local processes (default: all cores; 1: in this process)"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: its scheduler's address (tcp://host:8786), "
+        "or 'local' to start one here with --jobs workers",
+    )
+    sweep.add_argument("--out", type=Path, help="result folder (default out/sweep-NAME)")
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the sweep stored in --out: stored runs are kept, failed ones run again",
+    )
+    sweep.set_defaults(handler=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from model.design import load_sweep
+    from model.sweep import default_out, run_sweep
+
+    spec = load_sweep(args.spec)
+    out = args.out or default_out(spec)
+    _check_writable(out)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs: {args.jobs}; allowed: an integer >= 1")
+    bar = None
+
+    def say(text: str) -> None:
+        (bar.write if bar is not None else print)(f"laborflow: {text}", file=sys.stderr)
+
+    def start(total: int, stored: int) -> None:
+        nonlocal bar
+        points = total // spec.replicates
+        say(
+            f"sweep {spec.name}: {points} points x {spec.replicates} replicates = {total} runs "
+            f"({spec.design}, spec {spec.hash}), {stored} already stored, writing to {out}"
+        )
+        bar = _progress(total, "runs")
+        bar.initial = bar.n = bar.last_print_n = stored
+        bar.set_postfix(failures=0)
+
+    def finished(record) -> None:
+        failures[0] += record.status != "ok"
+        bar.set_postfix(failures=failures[0], refresh=False)
+        bar.update(1)
+
+    failures = [0]
+    try:
+        result = run_sweep(
+            spec,
+            out,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            on_start=start,
+            on_result=finished,
+            notify=say,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    resume = f"laborflow sweep {args.spec} --out {out} --resume"
+    stored = f"{result.stored} of {result.total} runs stored in {out}"
+    if result.interrupted:
+        print(f"laborflow: {result.interrupted}: {stored}; finish with: {resume}", file=sys.stderr)
+        return 128 + result.stopped_by if result.stopped_by else 1
+    failed = result.failed  # failed runs stored earlier ran again in this session
+    print(f"{stored}: {result.total - failed} ok, {failed} failed")
+    print(f"wrote {out}/runs (one row per run) and {out}/series (every {spec.series_every_days} d)")
+    if failed:
+        for run_id, error in result.failures[:3]:
+            print(f"  failed {run_id}: {error}", file=sys.stderr)
+        print(
+            f"laborflow: {failed} runs failed (status 'failed' in {out}/runs, with their "
+            f"errors); run them again with: {resume}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 # --- listings ---------------------------------------------------------------------------

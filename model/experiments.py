@@ -15,7 +15,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -46,6 +49,7 @@ BAND_VARIABLES: tuple[str, ...] = (
     "nk_working",
     "nk_away",
     "nk_overstaying",
+    "nk_detained",
     "nk_repatriated",
     "labor_gap",
     "positions",
@@ -98,11 +102,43 @@ class InlineExecutor(Executor):
 
 
 def local_executor(jobs: int | None) -> Executor:
-    """A process pool with ``jobs`` workers (all cores when None), or inline for 1."""
-    jobs = jobs or os.cpu_count() or 1
+    """A process pool with ``jobs`` workers (all cores when None), or inline for 1.
+
+    Workers ignore Ctrl-C: the parent decides what an interrupt means (a sweep finishes
+    the runs in flight and stores them). The pool's processes start here, before this
+    process starts threads of its own (progress bars, Arrow's pool).
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs: {jobs}; allowed: an integer >= 1")
-    return InlineExecutor() if jobs == 1 else ProcessPoolExecutor(max_workers=jobs)
+    if jobs == 1:
+        return InlineExecutor()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_start_method(), initializer=_ignore_interrupts
+    )
+    pool.submit(os.getpid).result()
+    return pool
+
+
+def _start_method() -> multiprocessing.context.BaseContext | None:
+    """Fork while this process runs one Python thread (quick); forkserver once it runs more.
+
+    Forking a process whose other threads may hold locks (a notebook kernel, a web app,
+    a progress bar's monitor, a Dask client) can deadlock the child, and Python 3.12
+    warns about it. The fork server imports the model once and forks workers from that
+    clean process. Where there is no fork server (Windows): the platform's default.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["model.model", "model.experiments"])
+    return context
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
@@ -213,7 +249,7 @@ class Comparison:
             "kind": "laborflow comparison",
             "base": self.base,
             "seeds": self.seeds,
-            "scenarios": [_scenario_manifest(s) for s in self.scenarios],
+            "scenarios": [scenario_manifest(s) for s in self.scenarios],
             "provenance": self.provenance,
         }
         tmp = folder / ".manifest.json.tmp"
@@ -241,12 +277,13 @@ class Comparison:
             runs = pd.read_parquet(folder / "runs.parquet")
             table = pd.read_parquet(folder / "comparison.parquet")
             bands = pd.read_parquet(folder / "bands.parquet")
+            bands["date"] = bands["date"].astype("datetime64[s]")  # Parquet stores [ms]
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ScenarioError(f"{folder}: comparison files are damaged: {err}") from err
         return cls(scenarios, list(manifest["seeds"]), runs, table, bands, manifest["provenance"])
 
 
-def _scenario_manifest(s: Scenario) -> dict[str, Any]:
+def scenario_manifest(s: Scenario) -> dict[str, Any]:
     return {
         "name": s.name,
         "title": s.title,
@@ -277,7 +314,7 @@ def _scenario_from_manifest(m: dict[str, Any]) -> Scenario:
     return Scenario(m["name"], m["title"], m["description"], params, records, m.get("path"))
 
 
-def _flatten(summary: dict[str, Any]) -> dict[str, Any]:
+def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in summary.items() if k != "provenance"}
     prov = summary["provenance"]
     row.update(
@@ -341,7 +378,7 @@ def build_comparison(
     order = {s.name: i for i, s in enumerate(scenarios)}
     results = sorted(results, key=lambda r: (order[r.scenario], r.seed))
     runs = pd.DataFrame(
-        [{"scenario": r.scenario, "seed": r.seed, **_flatten(r.summary)} for r in results]
+        [{"scenario": r.scenario, "seed": r.seed, **flatten_summary(r.summary)} for r in results]
     )
     series = pd.concat(
         [r.series.assign(scenario=r.scenario, seed=r.seed) for r in results], ignore_index=True
@@ -363,3 +400,15 @@ def build_comparison(
         series_bands(series),
         provenance,
     )
+
+
+def paired_difference(
+    runs: pd.DataFrame, metric: str, scenario: str, reference: str
+) -> tuple[float, float, float]:
+    """Mean of ``scenario - reference`` over shared seeds, with its 95% interval."""
+    a = runs[runs.scenario == scenario].set_index("seed")[metric]
+    b = runs[runs.scenario == reference].set_index("seed")[metric]
+    diff = (a - b).astype(float).dropna()
+    if diff.empty:
+        raise KeyError(f"no shared seeds for {scenario!r} and {reference!r} on {metric!r}")
+    return mean_interval(diff.to_numpy())

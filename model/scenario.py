@@ -452,7 +452,7 @@ class Scenario:
         params = dict(self.params)
         records = dict(self.records)
         for key, raw in overrides.items():
-            spec = _lookup(key, where, f"{origin} {key}")
+            spec = lookup(key, where, f"{origin} {key}")
             value = coerce(spec, raw, where, f"{origin} {key}")
             params[key] = value
             records[key] = ParamRecord(key, value, spec.unit, origin, False, origin)
@@ -489,7 +489,7 @@ def params_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def _lookup(name: str, where: str, field_name: str) -> Param:
+def lookup(name: str, where: str, field_name: str) -> Param:
     spec = PARAMS_BY_NAME.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, PARAMS_BY_NAME, n=1)
@@ -612,7 +612,7 @@ def validate_params(params: Mapping[str, Any], where: str = "LaborModel") -> dic
     """Defaults filled in, every value checked: the parameter set a model runs on."""
     out = dict(DEFAULTS)
     for key, raw in params.items():
-        spec = _lookup(key, where, key)
+        spec = lookup(key, where, key)
         out[key] = coerce(spec, raw, where, key)
     check_consistency(out, where)
     return out
@@ -630,7 +630,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key, parsed
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file")
     try:
@@ -676,7 +676,7 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     resolved = path.resolve()
     if resolved in _seen:
         raise ScenarioError(f"{path}: scenario.extends: the files extend each other in a loop")
-    doc = _read_toml(path)
+    doc = read_toml(path)
     unknown = set(doc) - {"scenario", "parameters"}
     if unknown:
         raise ScenarioError(
@@ -700,7 +700,7 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     if not isinstance(entries, dict):
         raise ScenarioError(f"{path}: parameters: must be a table")
     for name, entry in entries.items():
-        spec = _lookup(name, str(path), f"parameters.{name}")
+        spec = lookup(name, str(path), f"parameters.{name}")
         raw, source, sourced = _entry(path, name, entry)
         value = coerce(spec, raw, str(path), f"parameters.{name}")
         params[name] = value

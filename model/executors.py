@@ -1,0 +1,119 @@
+"""Where runs execute: in this process, a local process pool, or a Dask cluster.
+
+Everything downstream sees a ``concurrent.futures.Executor`` and a number of worker
+slots (to keep a bounded window of runs in flight), so one code path serves a laptop
+and a cluster: ``Client(address).get_executor()`` is such an executor (RECIPES.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from model.design import SweepError
+from model.experiments import InlineExecutor, local_executor
+
+CONNECT_TIMEOUT_S = 10.0
+"""How long to try reaching a Dask scheduler before saying it is unreachable."""
+
+
+@contextlib.contextmanager
+def open_executor(
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    connect_timeout_s: float | None = None,
+) -> Iterator[tuple[Executor, int]]:
+    """(executor, worker slots) for ``--jobs N`` or ``--scheduler ADDRESS|local``; closed after.
+
+    ``scheduler="local"`` starts a Dask cluster of ``jobs`` single-threaded worker
+    processes on 127.0.0.1; any other value is the address of a running scheduler.
+    """
+    if jobs is not None and jobs < 1:
+        raise SweepError(f"--jobs: {jobs}; allowed: an integer >= 1")
+    if scheduler is None:
+        executor = local_executor(jobs)
+        try:
+            yield executor, worker_slots(executor)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return
+    if scheduler != "local" and jobs is not None:
+        raise SweepError(
+            f"--jobs: sets the local processes; the cluster at {scheduler} has its own workers; "
+            "allowed: --jobs without --scheduler, or with --scheduler local"
+        )
+    with _dask_client(scheduler, jobs, connect_timeout_s or CONNECT_TIMEOUT_S) as client:
+        executor = client.get_executor(pure=False)  # every run is its own task
+        try:
+            yield executor, max(1, _dask_threads(client))
+        finally:
+            executor.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str, jobs: int | None, timeout_s: float) -> Iterator:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:  # pragma: no cover (a dependency of the package)
+        raise SweepError(f"--scheduler: needs dask[distributed]: {err}") from err
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=jobs or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+        return
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # connection retries would print tracebacks
+    allowed = (
+        "allowed: the address of a running scheduler, such as tcp://127.0.0.1:8786, or 'local'"
+    )
+    try:
+        client = Client(scheduler, timeout=timeout_s)
+    except (ValueError, TypeError) as err:
+        reason = _first_line(err)
+        raise SweepError(f"--scheduler {scheduler}: not an address ({reason}); {allowed}") from err
+    except (OSError, TimeoutError) as err:
+        raise SweepError(
+            f"--scheduler {scheduler}: cannot reach a Dask scheduler within {timeout_s:g} s "
+            f"({_first_line(err)}); {allowed}"
+        ) from err
+    finally:
+        quiet.setLevel(level)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _dask_threads(client) -> int:
+    return sum(client.nthreads().values())
+
+
+def worker_slots(executor: Executor) -> int:
+    """How many runs the executor runs at once (a guess for executors it does not know)."""
+    if isinstance(executor, InlineExecutor):
+        return 1
+    if isinstance(executor, ProcessPoolExecutor):
+        return executor._max_workers  # noqa: SLF001 (no public accessor)
+    client = getattr(executor, "_client", None)  # a Dask ClientExecutor
+    if client is not None:
+        with contextlib.suppress(Exception):
+            return max(1, _dask_threads(client))
+    return os.cpu_count() or 1

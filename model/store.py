@@ -1,0 +1,418 @@
+"""The result store of a sweep: a folder of Parquet part-files, written as runs finish.
+
+Layout of a store folder::
+
+    sweep.json          the spec, its hash, provenance; written first, never rewritten
+    points.parquet      the design: one row per point with its parameter values
+    runs/part-*.parquet     one row per finished run (summary metrics, status, error)
+    series/part-*.parquet   the (sampled) daily series of the runs in the same-named runs part
+    .lock               held (flock) by the one process writing the store
+
+Finished runs are buffered and written as a batch: the series part first, then the runs
+part of the same name. Each file is written under a temporary name starting with "." and
+renamed into place, so a reader never sees half a file and a crash (even SIGKILL) loses
+at most the runs finished since the last batch. A runs part is the commit record of its
+batch: a series part without its runs part is left-over from a crash and is deleted when
+the store is next opened. Memory stays flat: the writer holds one batch, never the sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from model.design import SweepError, SweepSpec
+
+KIND = "laborflow sweep"
+FORMAT = 1
+MANIFEST = "sweep.json"
+POINTS = "points.parquet"
+HEAD_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
+TAIL_COLUMNS = ("scenario_hash", "version", "git_commit", "elapsed_s", "finished_utc", "traceback")
+VOLATILE_COLUMNS = ("elapsed_s", "finished_utc", "git_commit", "traceback")
+"""Columns that differ between two sweeps of one spec: wall clock, and a working tree that
+others may edit between sessions. Compare stores without them."""
+OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", ".lock"})
+
+
+@dataclass
+class RunRecord:
+    """One finished run as stored: identity, status, summary row and daily series."""
+
+    run_id: str
+    point: int
+    replicate: int
+    seed: int
+    status: str  # "ok" | "failed"
+    params: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+    series: pd.DataFrame | None = None
+    error: str | None = None
+    traceback: str | None = None
+    elapsed_s: float = 0.0
+    finished_utc: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """The run's row in the runs table."""
+        tail = {k: self.summary.get(k) for k in ("scenario_hash", "version", "git_commit")}
+        metrics = {k: v for k, v in self.summary.items() if k not in tail}
+        return {
+            "run_id": self.run_id,
+            "point": self.point,
+            "replicate": self.replicate,
+            "seed": self.seed,
+            "status": self.status,
+            "error": self.error,
+            **self.params,
+            **metrics,
+            **tail,
+            "elapsed_s": self.elapsed_s,
+            "finished_utc": self.finished_utc,
+            "traceback": self.traceback,
+        }
+
+
+# --- opening a folder ---------------------------------------------------------------------
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's sweep.json, or None when there is none; damaged files are an error."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise SweepError(f"{path}: cannot be read as a sweep manifest: {err}") from err
+    if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
+        raise SweepError(f"{path}: is not a laborflow sweep manifest")
+    return manifest
+
+
+def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] | None:
+    """Refuse a folder that holds another sweep or other files; read-only, writes nothing.
+
+    Returns the manifest of the same sweep when resuming it, else None (a fresh start).
+    """
+    if folder.exists() and not folder.is_dir():
+        raise SweepError(f"--out {folder}: exists and is not a folder; allowed: a folder path")
+    if not folder.exists():
+        return None
+    manifest = read_manifest(folder)
+    if manifest is None:
+        others = sorted(p.name for p in folder.iterdir() if p.name not in OWN_NAMES)
+        if others:
+            raise SweepError(
+                f"--out {folder}: holds other files ({others[0]}, ...) and no sweep; "
+                "allowed: a new or empty folder, or one written by `laborflow sweep`"
+            )
+        return None
+    if manifest.get("spec_hash") != spec.hash:
+        raise SweepError(
+            f"--out {folder}: holds another sweep ({manifest.get('spec', {}).get('name')!r}, "
+            f"spec {manifest.get('spec_hash')}; this spec is {spec.hash}); nothing was "
+            "overwritten; allowed: another --out folder, or the spec that sweep was run with"
+        )
+    if not resume:
+        raise SweepError(
+            f"--out {folder}: already holds this sweep (spec {spec.hash}); "
+            "allowed: --resume to finish it, or another --out folder"
+        )
+    return manifest
+
+
+class SweepStore:
+    """Writes finished runs into a store folder in atomic part-files; one writer at a time."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.runs_dir = self.folder / "runs"
+        self.series_dir = self.folder / "series"
+        self._lock_fh: Any = None
+        self._buffer: list[RunRecord] = []
+        self._last_flush = time.monotonic()
+        self._session = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self._parts = 0
+
+    # opening and closing
+
+    @classmethod
+    def open(
+        cls,
+        folder: Path,
+        spec: SweepSpec,
+        points: list[dict[str, Any]],
+        manifest: dict[str, Any] | None,
+        provenance: dict[str, Any],
+    ) -> SweepStore:
+        """Create the folder (sweep.json first, then points) or reopen it to resume."""
+        store = cls(folder)
+        store.folder.mkdir(parents=True, exist_ok=True)
+        store._lock()
+        store.runs_dir.mkdir(exist_ok=True)
+        store.series_dir.mkdir(exist_ok=True)
+        store._clean()
+        if manifest is None:
+            _atomic_text(store.folder / MANIFEST, _manifest(spec, len(points), provenance))
+        if not (store.folder / POINTS).is_file():
+            _atomic_table(store.folder / POINTS, points_table(points, spec.parameters))
+        return store
+
+    def _lock(self) -> None:
+        fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            fh.close()
+            raise SweepError(
+                f"--out {self.folder}: another laborflow sweep is writing to this folder; "
+                "allowed: wait for it to end, or another --out folder"
+            ) from err
+        self._lock_fh = fh
+
+    def _clean(self) -> None:
+        """Drop what a crash can leave: temporary files and series parts never committed."""
+        for d in (self.folder, self.runs_dir, self.series_dir):
+            for tmp in d.glob(".*.tmp"):
+                tmp.unlink()
+        committed = {p.name for p in self.runs_dir.glob("part-*.parquet")}
+        for part in self.series_dir.glob("part-*.parquet"):
+            if part.name not in committed:
+                part.unlink()
+
+    def close(self) -> None:
+        """Write what is buffered and release the folder."""
+        try:
+            self.flush()
+        finally:
+            if self._lock_fh is not None:
+                self._lock_fh.close()
+                self._lock_fh = None
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # what is stored
+
+    def stored(self) -> tuple[set[str], set[str]]:
+        """Run ids stored as ok, and as failed."""
+        ok: set[str] = set()
+        failed: set[str] = set()
+        for part in _parts(self.runs_dir):
+            t = pq.read_table(part, columns=["run_id", "status"])
+            for rid, status in zip(t["run_id"].to_pylist(), t["status"].to_pylist(), strict=True):
+                (ok if status == "ok" else failed).add(rid)
+        return ok, failed
+
+    def drop_failed(self) -> int:
+        """Remove stored failed runs so that they run again; each part is replaced atomically."""
+        dropped = 0
+        for part in _parts(self.runs_dir):
+            status = pq.read_table(part, columns=["status"])["status"]
+            keep = pc.equal(status, "ok")
+            n_keep = pc.sum(keep).as_py() or 0
+            if n_keep == len(status):
+                continue
+            dropped += len(status) - n_keep
+            if n_keep:
+                _atomic_table(part, pq.read_table(part).filter(keep))
+            else:
+                series = self.series_dir / part.name
+                if series.exists():
+                    series.unlink()
+                part.unlink()
+        return dropped
+
+    # writing
+
+    def add(self, record: RunRecord) -> None:
+        self._buffer.append(record)
+
+    def flush_if_due(self, every_runs: int, every_seconds: float) -> bool:
+        """Write the buffer when it holds ``every_runs`` runs or is ``every_seconds`` old."""
+        if not self._buffer:
+            self._last_flush = time.monotonic()
+            return False
+        due = len(self._buffer) >= every_runs
+        due = due or time.monotonic() - self._last_flush >= every_seconds
+        if due:
+            self.flush()
+        return due
+
+    def flush(self) -> None:
+        """Write buffered runs as one part (series, then runs: the runs part commits)."""
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        name = f"part-{self._session}-{self._parts:05d}.parquet"
+        self._parts += 1
+        series = [
+            r.series.assign(run_id=r.run_id, point=r.point, replicate=r.replicate)
+            for r in batch
+            if r.series is not None and len(r.series)
+        ]
+        if series:
+            frame = pd.concat(series, ignore_index=True)
+            front = ["run_id", "point", "replicate"]
+            frame = frame[front + [c for c in frame.columns if c not in front]]
+            _atomic_table(self.series_dir / name, pa.Table.from_pandas(frame, preserve_index=False))
+        _atomic_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
+        self._last_flush = time.monotonic()
+
+
+def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:
+    from model.experiments import scenario_manifest
+
+    manifest = {
+        "kind": KIND,
+        "format": FORMAT,
+        "spec_hash": spec.hash,
+        "spec": spec.describe(),
+        "spec_text": spec.text,
+        "points": n_points,
+        "replicates": spec.replicates,
+        "seeds": spec.seeds(),
+        "runs_total": n_points * spec.replicates,
+        "base_scenario": scenario_manifest(spec.base),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "provenance": provenance,
+    }
+    return json.dumps(manifest, indent=2, default=str) + "\n"
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+FIXED_TYPES = {
+    **dict.fromkeys(("point", "replicate", "seed"), pa.int64()),
+    **dict.fromkeys(("run_id", "status", "error", "scenario_hash", "version"), pa.string()),
+    **dict.fromkeys(("git_commit", "finished_utc", "traceback"), pa.string()),
+    "elapsed_s": pa.float64(),
+}
+"""Types of the columns every row has, so that a batch without errors still types them."""
+
+
+def rows_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """A table from row dicts whose keys may differ (failed runs have no metrics)."""
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    return pa.table({k: pa.array([row.get(k) for row in rows], FIXED_TYPES.get(k)) for k in names})
+
+
+def points_table(points: Sequence[dict[str, Any]], parameters: Sequence[str]) -> pa.Table:
+    columns = {"point": pa.array(range(len(points)), pa.int64())}
+    for name in parameters:
+        columns[name] = pa.array([p[name] for p in points])
+    return pa.table(columns)
+
+
+def read_points(folder: str | Path) -> list[dict[str, Any]]:
+    """The stored design, as parameter dicts in point order."""
+    rows = pq.read_table(Path(folder) / POINTS).to_pylist()
+    return [{k: v for k, v in row.items() if k != "point"} for row in rows]
+
+
+def _parts(directory: Path) -> list[Path]:
+    return sorted(directory.glob("part-*.parquet"))
+
+
+def _read_parts(paths: Iterable[Path], **kwargs: Any) -> pa.Table | None:
+    tables = [pq.read_table(p, **kwargs) for p in paths]
+    if not tables:
+        return None
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def read_runs(folder: str | Path) -> pd.DataFrame:
+    """Every stored run, one row each, sorted by run id; columns in a fixed order."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise SweepError(f"{folder}: holds no sweep (no {MANIFEST})")
+    params = [p["name"] for p in manifest["spec"]["parameters"]]
+    parts = _parts(folder / "runs")
+    table = _read_parts(parts)
+    if table is None:
+        return pd.DataFrame(columns=[*HEAD_COLUMNS, *params, *TAIL_COLUMNS])
+    widest = max((pq.read_schema(p).names for p in parts), key=len)
+    known = {*HEAD_COLUMNS, *params, *TAIL_COLUMNS}
+    metrics = [c for c in widest if c not in known]
+    order = [
+        c for c in (*HEAD_COLUMNS, *params, *metrics, *TAIL_COLUMNS) if c in table.column_names
+    ]
+    frame = table.select(order).to_pandas()
+    return frame.sort_values("run_id", ignore_index=True)
+
+
+def read_series(
+    folder: str | Path,
+    run_ids: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Stored daily series (all, or of some runs; all columns or some), sorted by run and date."""
+    import pyarrow.dataset as ds
+
+    folder = Path(folder)
+    parts = [str(p) for p in _parts(folder / "series")]
+    if not parts:
+        return pd.DataFrame(columns=["run_id", "point", "replicate", "date"])
+    dataset = ds.dataset(parts, format="parquet")
+    wanted = None
+    if columns is not None:
+        wanted = list(dict.fromkeys(["run_id", "point", "replicate", "date", *columns]))
+    filt = None if run_ids is None else ds.field("run_id").isin(list(run_ids))
+    frame = dataset.to_table(columns=wanted, filter=filt).to_pandas()
+    return frame.sort_values(["run_id", "date"], ignore_index=True)
+
+
+# --- atomic files -------------------------------------------------------------------------
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _atomic_table(path: Path, table: pa.Table) -> None:
+    tmp = _tmp_name(path)
+    try:
+        pq.write_table(table, tmp)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = _tmp_name(path)
+    try:
+        tmp.write_text(text)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
