@@ -79,6 +79,10 @@ def _date_axis(ax) -> None:
 
 
 def _thousands(ax) -> None:
+    # whole-number ticks: the labels are rounded to whole numbers, so 0.5 would read "0"
+    ax.yaxis.set_major_locator(
+        matplotlib.ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True)
+    )
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
@@ -86,10 +90,16 @@ def mark_key_dates(
     ax, start: dt.date, end: dt.date, extra: Mapping[str, dt.date] | None = None
 ) -> None:
     """Dashed lines with labels for the UN milestones (and e.g. a policy start) in view."""
-    marks = [(m.date, m.code) for m in UN_TIMELINE if m.code in KEY_DATES]
-    marks += [(d, label) for label, d in (extra or {}).items() if d is not None]
+    labels: dict[dt.date, list[str]] = {}
+    for m in UN_TIMELINE:
+        if m.code in KEY_DATES:
+            labels.setdefault(m.date, []).append(m.code)
+    for label, d in (extra or {}).items():
+        if d is not None:
+            labels.setdefault(d, []).append(label)
     top = ax.get_ylim()[1]
-    for date, label in sorted(marks):
+    for date, names in sorted(labels.items()):  # one line per date, labels joined
+        label = " / ".join(names)
         if not start <= date <= end:
             continue
         ax.axvline(pd.Timestamp(date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
@@ -102,7 +112,22 @@ def mark_key_dates(
             ha="left",
             fontsize=7,
             color="#444444",
+            # readable over filled areas (stacked status chart, bands)
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1},
         )
+
+
+def _run_span(ax, ts: pd.DataFrame, policy_dates, horizon) -> None:
+    """Date axis of a run: the data's span, or the whole horizon when watching a run grow."""
+    low, high = ax.get_ylim()
+    if high < 1:  # nothing yet (a run's first day): an axis of 0 and 1, not of 0.00s
+        ax.set_ylim(low, 1)
+    if horizon is not None:
+        start, end = horizon
+        ax.set_xlim(pd.Timestamp(start), pd.Timestamp(end))
+        mark_key_dates(ax, start, end, policy_dates)
+    elif len(ts):
+        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
 
 
 def _finish(fig: Figure, ax, title: str, ylabel: str, legend: bool = True) -> Figure:
@@ -200,8 +225,16 @@ def difference_chart(table: pd.DataFrame, metric: str, title: str, unit: str) ->
 # --- one run --------------------------------------------------------------------------
 
 
-def status_chart(ts: pd.DataFrame, policy_dates=None, title: str | None = None) -> Figure:
-    """North Korean workers by status, stacked: working, away, overstaying, detained."""
+def status_chart(
+    ts: pd.DataFrame,
+    policy_dates=None,
+    title: str | None = None,
+    horizon: tuple[dt.date, dt.date] | None = None,
+) -> Figure:
+    """North Korean workers by status, stacked: working, away, overstaying, detained.
+
+    ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
+    """
     fig, ax = new_figure()
     cols = [c for c in STATUS_COLORS if c in ts]
     ax.stackplot(
@@ -214,8 +247,8 @@ def status_chart(ts: pd.DataFrame, policy_dates=None, title: str | None = None) 
     )
     _date_axis(ax)
     _thousands(ax)
-    if len(ts):
-        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
+    ax.set_ylim(bottom=0)
+    _run_span(ax, ts, policy_dates, horizon)
     return _finish(fig, ax, title or "North Korean workers by status", "workers")
 
 
@@ -226,8 +259,12 @@ def lines_chart(
     ylabel: str,
     policy_dates=None,
     colors: Sequence[str] | None = None,
+    horizon: tuple[dt.date, dt.date] | None = None,
 ) -> Figure:
-    """Daily lines of one run, e.g. labour gap, factories operating and shut, crossings."""
+    """Daily lines of one run, e.g. labour gap, factories operating and shut, crossings.
+
+    ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
+    """
     fig, ax = new_figure()
     palette = colors or ("#d1495b", "#1f6fb4", "#2a9d8f", "#e09f3e")
     for (col, label), color in zip(columns.items(), palette, strict=False):
@@ -235,8 +272,7 @@ def lines_chart(
     _date_axis(ax)
     _thousands(ax)
     ax.set_ylim(bottom=0)
-    if len(ts):
-        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
+    _run_span(ax, ts, policy_dates, horizon)
     return _finish(fig, ax, title, ylabel)
 
 
@@ -266,7 +302,51 @@ def factory_map(factories: pd.DataFrame, title: str = "Factories") -> Figure:
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.margins(0.04)
-    return _finish(fig, ax, title, "", legend=True)
+    _finish(fig, ax, title, "", legend=True)
+    for handle in ax.get_legend().legend_handles:  # same-size keys, also for a state with none
+        handle.set_sizes([50])
+    ax.text(
+        1,
+        -0.04,
+        "mark size: positions at the start",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7,
+        color="#666666",
+    )
+    return fig
+
+
+def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
+    """North Korean workers by status (medians across replicates), one panel per scenario."""
+    names = list(dict.fromkeys(bands.scenario))
+    cols = [c for c in STATUS_COLORS if c in set(bands.variable)]
+    fig = Figure(figsize=(7.5, 1.0 + 1.55 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=True):
+        _style(ax)
+        rows = bands[bands.scenario == name]
+        wide = rows.pivot_table(index="date", columns="variable", values="q50")
+        dates = pd.to_datetime(wide.index)
+        ax.stackplot(
+            dates,
+            *(wide[c] for c in cols),
+            labels=[STATUS_LABELS[c] for c in cols],
+            colors=[STATUS_COLORS[c] for c in cols],
+            alpha=0.9,
+            linewidth=0,
+        )
+        ax.set_title(name.replace("_", " "), loc="left", fontsize=9, color=scenario_color(name))
+        _date_axis(ax)
+        _thousands(ax)
+        if len(dates):
+            mark_key_dates(ax, dates.min().date(), dates.max().date(), policy_dates)
+    axes[0].legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.12), ncol=3)
+    fig.suptitle(
+        "North Korean workers by status (median run)", x=0.01, ha="left", fontweight="bold"
+    )
+    return fig
 
 
 # --- policies on the calendar -----------------------------------------------------------
@@ -332,6 +412,14 @@ def policy_timeline(scenarios: Sequence[Scenario]) -> Figure:
 
 
 # --- output -----------------------------------------------------------------------------
+
+
+def for_screen(fig: Figure, width: float = 6.0, height: float | None = None) -> Figure:
+    """The same figure at a screen's size (inches): text keeps its point size, so in a chart
+    shown about 600 pixels wide (the app) it reads as large as on the printed page."""
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(width, h * width / w if height is None else height)
+    return fig
 
 
 def to_png(fig: Figure, dpi: int = 150) -> bytes:

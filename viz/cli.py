@@ -6,15 +6,200 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from model import cli as model_cli
 
+ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
+ARTICLE_TITLE = "North Korean workers in Chinese factories: a gradual or an abrupt return?"
+BRIEF_REPLICATES = 20
+
 
 def add_viz_commands(sub: Any) -> None:
     """Subcommands that need viz; each handler imports what it needs when it runs."""
+    add_app_command(sub)
+    brief = sub.add_parser(
+        "brief",
+        help="write a policy brief (HTML and PDF) from a comparison of scenarios",
+        description="With no scenarios, briefs the article's question: status quo, gradual "
+        "return, abrupt return.",
+    )
+    brief.add_argument("scenarios", type=Path, nargs="*", help="base scenario first, then others")
+    brief.add_argument(
+        "--replicates",
+        type=int,
+        default=BRIEF_REPLICATES,
+        help=f"seeds per scenario (default {BRIEF_REPLICATES})",
+    )
+    brief.add_argument("--seed", type=int, default=model_cli.DEFAULT_SEED, help="first seed")
+    brief.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
+    brief.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter in every scenario (repeatable)",
+    )
+    brief.add_argument(
+        "--from", dest="source", type=Path, help="use a comparison saved by `laborflow compare`"
+    )
+    brief.add_argument("--out", type=Path, default=Path("out/brief"), help="output folder")
+    brief.add_argument("--title", help="title of the brief")
+    brief.add_argument(
+        "--no-validation",
+        dest="validation",
+        action="store_false",
+        help="leave out the appendix that checks the model against observed facts",
+    )
+    brief.set_defaults(handler=cmd_brief)
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from model.experiments import Comparison, as_scenarios, compare, local_executor
+    from model.scenario import parse_assignment
+    from viz.brief import findings_text, write_brief
+
+    if args.source and (args.scenarios or args.overrides):
+        raise model_cli.UsageError(
+            "--from: a saved comparison already fixes its scenarios; "
+            "allowed: --from DIR alone, or scenario files without --from"
+        )
+    model_cli._check_writable(args.out)
+    if args.source:
+        comparison = Comparison.load(args.source)
+        command = _regenerate_from(comparison, args)
+    else:
+        paths = args.scenarios or [model_cli.SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
+        overrides = dict(parse_assignment(a) for a in args.overrides)
+        scenarios = [
+            s.with_overrides(overrides, origin="command line --set") if overrides else s
+            for s in as_scenarios(paths)
+        ]
+        if args.replicates < 2:
+            raise model_cli.UsageError(
+                f"--replicates: {args.replicates}; "
+                "allowed: an integer >= 2 (a brief reports intervals)"
+            )
+        executor = local_executor(args.jobs)  # before the progress bar's thread starts
+        with model_cli._progress(len(scenarios) * args.replicates, "runs") as bar:
+            comparison = compare(
+                scenarios,
+                replicates=args.replicates,
+                master_seed=args.seed,
+                executor=executor,
+                on_result=lambda r, done, n: bar.update(1),
+            )
+        executor.shutdown()
+        command = _regenerate(paths, args)
+        comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)
+    title = args.title or (ARTICLE_TITLE if not args.scenarios and not args.source else None)
+    title = title or "Policy brief: " + ", ".join(s.title for s in comparison.scenarios)
+    sections = [_validation(comparison, args)] if args.validation else []
+    html, pdf = write_brief(comparison, args.out, title, command, sections)
+    print(f"wrote {html} and {pdf}" + ("" if args.source else f" (data in {args.out / 'data'})"))
+    print("Key findings:")
+    print(findings_text(comparison))
+    return 0
+
+
+def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
+    """Check the briefed parameters against the facts; write validation.csv beside the brief."""
+    from model.scenario import DEFAULTS, POLICY_PARAMETERS
+    from model.validation import validate
+    from viz.brief import validation_section
+
+    base = comparison.scenarios[0].params
+    world = {k: v for k, v in base.items() if k not in POLICY_PARAMETERS}
+    overrides = {k: v for k, v in world.items() if DEFAULTS[k] != v}
+    table = validate(**overrides)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "validation.csv", index=False)
+    return validation_section(table)
+
+
+def _quote_path(path: Path) -> str:
+    with contextlib.suppress(ValueError):  # outside the working folder: keep it absolute
+        path = path.resolve().relative_to(Path.cwd())
+    return shlex.quote(str(path))
+
+
+def _regenerate(paths: Sequence[Path], args: argparse.Namespace) -> str:
+    parts = ["laborflow", "brief", *(_quote_path(Path(p)) for p in paths)]
+    parts += ["--replicates", str(args.replicates), "--seed", str(args.seed)]
+    parts += [f"--set {shlex.quote(o)}" for o in args.overrides]
+    if args.title:
+        parts += ["--title", shlex.quote(args.title)]
+    parts += ["--out", _quote_path(args.out)]
+    return " ".join(parts)
+
+
+def _regenerate_from(comparison: Any, args: argparse.Namespace) -> str:
+    paths = " ".join(_quote_path(Path(s.path)) for s in comparison.scenarios if s.path)
+    seeds = comparison.seeds
+    compare = (
+        f"laborflow compare {paths} --replicates {len(seeds)} --seed {seeds[0]} "
+        f"--out {_quote_path(args.source)}"
+    )
+    brief = f"laborflow brief --from {_quote_path(args.source)} --out {_quote_path(args.out)}"
+    if args.title:
+        brief += f" --title {shlex.quote(args.title)}"
+    return f"{compare}\n{brief}"
+
+
+# --- laborflow app ---------------------------------------------------------------------
+
+APP_FILE = Path(__file__).resolve().parent / "app.py"
+APP_PORT = 8765
+
+
+def add_app_command(sub: Any) -> None:
+    app = sub.add_parser(
+        "app",
+        help="serve the interactive app (live run, scenario comparison) in the browser",
+        description="Serves viz/app.py with Solara; open the address it prints.",
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for all)",
+    )
+    app.add_argument("--port", type=int, default=APP_PORT, help=f"port (default {APP_PORT})")
+    app.set_defaults(handler=cmd_app)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import os
+
+    if not 0 <= args.port <= 65535:
+        raise model_cli.UsageError(f"--port: {args.port}; allowed: 0 to 65535")
+    cache = Path(
+        os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", Path(sys.prefix) / "share/solara/cdn")
+    )
+    if not any(cache.glob("@widgetti/solara-vuetify-app@*")):
+        print(
+            f"laborflow app: Solara's front-end files are not in {cache}; without internet "
+            "access the page will not load (run scripts/setup_browser.sh to fetch them)",
+            file=sys.stderr,
+        )
+    env = {  # no calls home, and no "runs on Solara" banner over the charts
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",
+    }
+    command = [sys.executable, "-m", "solara", "run", str(APP_FILE), "--production"]
+    command += ["--host", args.host, "--port", str(args.port), "--no-open"]
+    print(f"laborflow app: serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    sys.stdout.flush()
+    # become the server (no parent left behind): Ctrl-C and kill reach it directly
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
 
 
 def main(argv: Sequence[str] | None = None) -> int:

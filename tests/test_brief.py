@@ -1,0 +1,130 @@
+"""Policy briefs: numbers read back from the PDF, self-contained HTML, clear errors."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from model.experiments import Comparison
+from viz.brief import key_findings
+from viz.cli import main
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "brief"
+SMALL = ["--set", "n_workers=2000", "--set", "n_factories=20", "--jobs", "1"]
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+
+
+def make_brief(out: Path, *extra: str) -> Comparison:
+    assert main(["brief", "--replicates", "3", "--out", str(out), *SMALL, *extra]) == 0
+    return Comparison.load(out / "data")
+
+
+@pytest.fixture(scope="module")
+def brief(tmp_path_factory) -> tuple[Path, Comparison]:
+    out = tmp_path_factory.mktemp("brief")
+    return out, make_brief(out)
+
+
+def pdf_text(path: Path) -> str:
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def test_key_numbers_in_the_pdf_equal_the_comparison(brief) -> None:
+    out, comparison = brief
+    text = pdf_text(out / "brief.pdf")
+    findings = key_findings(comparison)
+    assert len(findings) >= 5
+    for finding in findings:
+        for number in finding.numbers:
+            assert str(number) in text, f"{number} missing from the PDF"
+    # The headline: abrupt minus gradual factories shut, with its paired interval.
+    from model.experiments import paired_difference
+
+    mean, lo, hi = paired_difference(
+        comparison.runs, "factories_shut", "abrupt_return", "gradual_return"
+    )
+    assert f"shuts {mean:,.0f} (95% interval {lo:,.0f} to {hi:,.0f}) more factories" in text
+    for row in comparison.table.itertuples():
+        if row.metric == "factories_shut":
+            assert f"{row.mean:,.0f}" in text
+
+
+def test_pdf_has_pages_figures_sources_and_the_command(brief) -> None:
+    out, _ = brief
+    pdf = out / "brief.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages >= 2
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
+    assert len(images.stdout.strip().splitlines()) - 2 >= 5  # two header lines, five figures
+    text = pdf_text(pdf)
+    for needle in (
+        "Key findings",
+        "Figure 5",
+        "Assumptions and sources",
+        "seed article",
+        "assumption",
+        "sourced",
+        "Method",
+        "Limitations",
+        "Provenance",
+        "Appendix: validation against observed facts",
+        "laborflow brief",
+        f"page 1 of {pages}",
+    ):
+        assert needle in text, needle
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(ARTIFACTS / "page")], check=True)
+    assert len(list(ARTIFACTS.glob("page-*.png"))) == pages
+
+
+def test_html_is_self_contained(brief) -> None:
+    out, _ = brief
+    html = (out / "brief.html").read_text()
+    sources = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html)
+    assert sources and all(s.startswith("data:") for s in sources)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", html)
+    assert html.count("<img") >= 5
+
+
+def test_same_inputs_same_numbers(brief, tmp_path: Path) -> None:
+    out, comparison = brief
+    again = make_brief(tmp_path / "again")
+    assert comparison.table.equals(again.table)
+    text_a = pdf_text(out / "brief.pdf")
+    text_b = pdf_text(tmp_path / "again" / "brief.pdf")
+    findings = [str(f.text) for f in key_findings(comparison)]
+    assert findings == [str(f.text) for f in key_findings(again)]
+    assert all(" ".join(f.split()) in text_b for f in findings)
+    assert text_a.split("Provenance")[0] == text_b.split("Provenance")[0]
+
+
+def test_brief_from_a_saved_comparison(brief, tmp_path: Path, capsys) -> None:
+    out, comparison = brief
+    assert main(["brief", "--from", str(out / "data"), "--out", str(tmp_path / "b")]) == 0
+    text = pdf_text(tmp_path / "b" / "brief.pdf")
+    assert "laborflow brief --from" in text
+    assert str(key_findings(comparison)[0].numbers[0]) in text
+
+
+def test_missing_or_corrupt_from_is_a_clear_error(tmp_path: Path, brief, capsys) -> None:
+    out, _ = brief
+    target = tmp_path / "out"
+    assert main(["brief", "--from", str(tmp_path / "nowhere"), "--out", str(target)]) == 2
+    assert "no such comparison folder" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(out / "data", broken)
+    (broken / "runs.parquet").write_bytes(b"not parquet")
+    assert main(["brief", "--from", str(broken), "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "comparison files are damaged" in err and len(err.strip().splitlines()) == 1
+    (broken / "bands.parquet").unlink()
+    assert main(["brief", "--from", str(broken), "--out", str(target)]) == 2
+    assert "missing bands.parquet" in capsys.readouterr().err
+    assert not target.exists()

@@ -1,0 +1,337 @@
+"""Policy briefs: a self-contained HTML file and a PDF from a scenario comparison.
+
+A brief says what the comparison found in plain language, each number with its 95%
+interval; shows the figures (drawn by ``viz.charts``, as in the app); lists every
+assumption with its source as recorded in the scenario files; and ends with the method,
+limitations and the exact command that regenerates it. Figures are embedded as PNG data
+URIs, so the HTML makes no request of any kind.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from model.experiments import Comparison, paired_difference
+from model.files import write_atomic
+from model.sanctions import UN_TIMELINE
+from model.scenario import PARAMETERS
+from viz import charts
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MONEY = {"output_lost", "extra_wage_cost", "wage_bill_total"}
+METRIC_NAMES = {
+    "factories_shut": ("Factories shut", "factories"),
+    "peak_labor_gap": ("Peak labour gap", "positions"),
+    "cn_jobs_lost": ("Chinese jobs lost in factories that shut", "jobs"),
+    "output_lost": ("Output lost", "million yuan"),
+    "extra_wage_cost": ("Extra wage cost", "million yuan"),
+    "nk_in_china_at_deadline": ("North Korean workers in China on 22 Dec 2019", "workers"),
+    "nk_overstaying_at_deadline": ("Overstaying on 22 Dec 2019", "workers"),
+    "nk_deported_total": ("Deported", "workers"),
+    "wage_bill_total": ("Wage bill", "million yuan"),
+}
+
+
+def fmt(value: float, metric: str, signed: bool = False) -> str:
+    """One number as the brief prints it (the tests read these strings back from the PDF)."""
+    if value != value:
+        return "n/a"
+    if metric in MONEY:
+        value = value / 1e6
+    sign = "+" if signed and value > 0 else ""
+    text = f"{value:,.0f}"
+    return sign + text if text not in ("-0", "+0") else "0"
+
+
+def fmt_interval(lo: float, hi: float, metric: str, signed: bool = False) -> str:
+    if lo != lo:
+        return "one replicate: no interval"
+    return f"95% interval {fmt(lo, metric, signed)} to {fmt(hi, metric, signed)}"
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number a finding rests on: a mean with its 95% interval."""
+
+    metric: str
+    mean: float
+    lo: float
+    hi: float
+
+    def __str__(self) -> str:
+        if self.lo == self.hi == self.mean:  # every replicate agrees: no interval to give
+            return fmt(self.mean, self.metric)
+        return f"{fmt(self.mean, self.metric)} ({fmt_interval(self.lo, self.hi, self.metric)})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A key finding: a plain-language sentence and the numbers in it."""
+
+    text: str
+    numbers: tuple[Number, ...]
+
+
+def _label(name: str) -> str:
+    return name.split("#")[0].replace("_", " ")
+
+
+def _per_scenario(comp: Comparison, metric: str, names: Sequence[str]) -> tuple[str, tuple]:
+    """'N (95% interval a to b) under x and M (...) under y', and the numbers in it."""
+    numbers = []
+    parts = []
+    for name in names:
+        r = comp.metric(metric, name)
+        n = Number(metric, r["mean"], r["lo"], r["hi"])
+        numbers.append(n)
+        parts.append(f"{n} under {_label(name)}")
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return text, tuple(numbers)
+
+
+FINDING_SENTENCES = (
+    ("factories_shut", "Factories shut by the end: {v}."),
+    ("peak_labor_gap", "Labour gap at its worst, in positions nobody staffs: {v}."),
+    ("cn_jobs_lost", "Chinese jobs lost in factories that shut: {v}."),
+    (
+        "extra_wage_cost",
+        "Extra wages paid to replace North Korean with Chinese workers, in million yuan: {v}.",
+    ),
+    ("output_lost", "Output lost against fully staffed factories, in million yuan: {v}."),
+)
+
+
+def key_findings(comp: Comparison) -> list[Finding]:
+    """Plain-language findings, each number with its 95% interval."""
+    names = [s.name for s in comp.scenarios]
+    others = names[1:]
+    found: list[Finding] = []
+    shut = {n: comp.metric("factories_shut", n)["mean"] for n in others}
+    ranked = sorted(others, key=lambda n: shut[n])
+    if len(ranked) >= 2 and shut[ranked[-1]] > shut[ranked[0]]:
+        low, high = ranked[0], ranked[-1]
+        n = Number("factories_shut", *paired_difference(comp.runs, "factories_shut", high, low))
+        total = int(comp.runs.factories.iloc[0])
+        found.append(
+            Finding(
+                f"An {_label(high)} shuts {n} more factories than a {_label(low)}, "
+                f"of {total:,}; the seeds are shared, so this is the policy's effect.",
+                (n,),
+            )
+        )
+    for metric, sentence in FINDING_SENTENCES:
+        text, numbers = _per_scenario(comp, metric, names)
+        found.append(Finding(sentence.format(v=text), numbers))
+    return found
+
+
+def _day(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def summary_paragraph(comp: Comparison) -> str:
+    labels = [_label(s.name) for s in comp.scenarios]
+    others = " and ".join(f"a {n}" for n in labels[1:]) or "the base scenario alone"
+    p = comp.scenarios[0].params
+    return (
+        f"This brief compares {others} with the {labels[0]} for "
+        f"{p['n_workers']:,} North Korean workers in {p['n_factories']:,} Chinese factories "
+        f"from {_day(p['start_date'])} to {_day(p['end_date'])}. Each scenario was run "
+        f"{len(comp.seeds)} times with the same seeds, so differences between scenarios are "
+        "the policies' effects rather than chance. North Korean workers are paid about 2,000 "
+        "yuan a month where Chinese workers get 4,000 to 5,000, and too few local workers "
+        "accept factory jobs at those wages to replace them: when the North Korean workers "
+        "go, factories must raise wages, shrink, or shut."
+    )
+
+
+def _figure(fig) -> str:
+    return "data:image/png;base64," + base64.b64encode(charts.to_png(fig, dpi=200)).decode()
+
+
+def _policy_dates(comp: Comparison) -> dict[str, dt.date]:
+    dates: dict[str, dt.date] = {}
+    for s in comp.scenarios[1:]:
+        for label, start, _ in charts.policy_windows(s):
+            dates.setdefault(label, start)
+    return dates
+
+
+def figures(comp: Comparison) -> list[dict[str, str]]:
+    """The brief's figures, each an embedded PNG with a caption."""
+    marks = _policy_dates(comp)
+    return [
+        {
+            "src": _figure(charts.labor_gap_chart(comp.bands, marks)),
+            "caption": "Positions in operating factories that nobody staffs on the day: median "
+            "run per scenario, with the band holding 80% of runs.",
+        },
+        {
+            "src": _figure(charts.factories_shut_chart(comp.bands, marks)),
+            "caption": "Factories shut so far (cumulative), median and 10-90% band.",
+        },
+        {
+            "src": _figure(charts.status_bands_chart(comp.bands, marks)),
+            "caption": "North Korean workers by status: in China and working, away on a visa "
+            "trip or the April holiday, overstaying, detained (medians across runs).",
+        },
+        {
+            "src": _figure(charts.wage_bill_chart(comp.bands, marks)),
+            "caption": "What the factories pay in wages, North Korean and Chinese together.",
+        },
+        {
+            "src": _figure(charts.policy_timeline(comp.scenarios)),
+            "caption": "UN Security Council resolutions 2371, 2375 and 2397, 2397's reports "
+            "and deadline, and when each scenario's policy applies.",
+        },
+    ]
+
+
+def results_table(comp: Comparison) -> dict[str, Any]:
+    """Scenario means with intervals, and paired differences from the base."""
+    names = [s.name for s in comp.scenarios]
+    rows = []
+    for metric in dict.fromkeys(comp.table.metric):
+        label, unit = METRIC_NAMES.get(metric, (metric, ""))
+        cells, diffs = [], []
+        for name in names:
+            r = comp.metric(metric, name)
+            cells.append({"mean": fmt(r["mean"], metric), "ci": _ci(r["lo"], r["hi"], metric)})
+            diffs.append(
+                {
+                    "mean": fmt(r["diff_mean"], metric, signed=True),
+                    "ci": _ci(r["diff_lo"], r["diff_hi"], metric, signed=True),
+                }
+            )
+        rows.append({"label": label, "unit": unit, "cells": cells, "diffs": diffs[1:]})
+    return {"names": names, "titles": [_label(n) for n in names], "rows": rows}
+
+
+def _ci(lo: float, hi: float, metric: str, signed: bool = False) -> str:
+    return "" if lo != lo else f"[{fmt(lo, metric, signed)}, {fmt(hi, metric, signed)}]"
+
+
+def assumptions(comp: Comparison) -> list[dict[str, Any]]:
+    """Every parameter: base value, values that other scenarios change, unit, source."""
+    tables = {s.name: {row["parameter"]: row for row in s.table()} for s in comp.scenarios}
+    base = comp.base
+    rows = []
+    for spec in PARAMETERS:
+        row = tables[base][spec.name]
+        changes = [
+            f"{name.replace('_', ' ')}: {tables[name][spec.name]['value']}"
+            for name in tables
+            if name != base and tables[name][spec.name]["value"] != row["value"]
+        ]
+        sources = {tables[name][spec.name]["source"] for name in tables}
+        rows.append(
+            {
+                "name": spec.name,
+                "meaning": spec.doc,
+                "value": "none" if row["value"] is None else row["value"],
+                "changes": "; ".join(changes),
+                "unit": spec.unit,
+                "sources": sorted(sources),
+                "status": row["status"],
+            }
+        )
+    return rows
+
+
+def provenance(comp: Comparison, command: str) -> dict[str, Any]:
+    prov = comp.provenance
+    return {
+        "version": prov.get("version"),
+        "git_commit": prov.get("git_commit") or "not a git checkout",
+        "created": prov.get("created_utc"),
+        "seeds": f"{comp.seeds[0]} to {comp.seeds[-1]}" if comp.seeds else "",
+        "hashes": [(s.name, s.hash, s.path or "") for s in comp.scenarios],
+        "command": command,
+    }
+
+
+def render_html(
+    comp: Comparison,
+    title: str,
+    command: str,
+    extra_sections: Sequence[dict[str, str]] = (),
+) -> str:
+    """The whole brief as one self-contained HTML document."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
+    )
+    findings = key_findings(comp)
+    return env.get_template("brief.html.j2").render(
+        title=title,
+        date=dt.date.today().strftime("%d %B %Y"),
+        summary=summary_paragraph(comp),
+        findings=findings,
+        figures=figures(comp),
+        results=results_table(comp),
+        assumptions=assumptions(comp),
+        milestones=UN_TIMELINE,
+        provenance=provenance(comp, command),
+        replicates=len(comp.seeds),
+        scenarios=comp.scenarios,
+        css=(TEMPLATES / "brief.css").read_text(),
+        extra_sections=extra_sections,
+    )
+
+
+def write_brief(
+    comp: Comparison,
+    out: str | Path,
+    title: str,
+    command: str,
+    extra_sections: Sequence[dict[str, str]] = (),
+) -> tuple[Path, Path]:
+    """Write brief.html and brief.pdf into ``out``; each appears whole or not at all."""
+    from weasyprint import HTML
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    html = render_html(comp, title, command, extra_sections)
+    html_path, pdf_path = out / "brief.html", out / "brief.pdf"
+    write_atomic(html_path, lambda p: Path(p).write_text(html, encoding="utf-8"))
+    write_atomic(pdf_path, lambda p: HTML(string=html, base_url=str(TEMPLATES)).write_pdf(p))
+    return html_path, pdf_path
+
+
+def validation_section(table: pd.DataFrame) -> dict[str, str]:
+    """The validation table (``laborflow validate``) as an appendix section of the brief."""
+    from html import escape
+
+    passed = int((table.result == "pass").sum())
+    rows = "".join(
+        f"<tr><td>{escape(r.claim)}<span class='ci'>{escape(r.source)}</span></td>"
+        f"<td>{escape(r.tolerance)}</td><td class='num'>{r.model_value:,.3g} {escape(r.unit)}</td>"
+        f"<td class='{r.result}'>{r.result}</td></tr>"
+        for r in table.itertuples()
+    )
+    html = (
+        f"<p>The model at these parameters was checked against {len(table)} stylized facts "
+        f"from the seed article and public sources; {passed} pass. A failed fact is shown as "
+        "failed.</p><table><tr><th>fact and source</th><th>tolerance</th>"
+        f"<th class='num'>model</th><th>result</th></tr>{rows}</table>"
+    )
+    return {"title": "Appendix: validation against observed facts", "html": html}
+
+
+def findings_text(comp: Comparison) -> str:
+    """The key findings as plain text, for the terminal."""
+    return "\n".join(f"- {f.text}" for f in key_findings(comp))
+
+
+def comparison_frame(comp: Comparison) -> pd.DataFrame:
+    """The comparison table with readable metric names (for CSV downloads)."""
+    table = comp.table.copy()
+    table.insert(1, "label", [METRIC_NAMES.get(m, (m, ""))[0] for m in table.metric])
+    return table
