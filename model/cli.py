@@ -70,6 +70,11 @@ def _parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentPar
     comp.set_defaults(handler=cmd_compare)
     _add_sweep_parser(sub)
 
+    val = sub.add_parser("validate", help="check the model at its defaults against observed facts")
+    val.add_argument("--seeds", type=int, default=3, help="replicates per scenario (default 3)")
+    val.add_argument("--out", type=Path, default=Path("out/validation"), help="output folder")
+    val.set_defaults(handler=cmd_validate)
+
     params = sub.add_parser("params", help="list every parameter with default, unit and range")
     params.set_defaults(handler=cmd_params)
     return parser
@@ -272,29 +277,41 @@ def _add_sweep_parser(sub: Any) -> None:
     sweep.add_argument(
         "spec", type=Path, help="sweep spec (TOML), e.g. scenarios/sweeps/quick_demo.toml"
     )
-    sweep.add_argument(
+    add_executor_options(sweep)
+    sweep.set_defaults(handler=cmd_sweep)
+
+
+def add_executor_options(parser: Any, resume: bool = True) -> None:
+    """--jobs, --scheduler, --out and --resume: how and where a sweep's runs go."""
+    parser.add_argument(
         "--jobs", type=int, help="local processes (default: all cores; 1: in this process)"
     )
-    sweep.add_argument(
+    parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="run on a Dask cluster: its scheduler's address (tcp://host:8786), "
         "or 'local' to start one here with --jobs workers",
     )
-    sweep.add_argument("--out", type=Path, help="result folder (default out/sweep-NAME)")
-    sweep.add_argument(
-        "--resume",
-        action="store_true",
-        help="finish the sweep stored in --out: stored runs are kept, failed ones run again",
-    )
-    sweep.set_defaults(handler=cmd_sweep)
+    parser.add_argument("--out", type=Path, help="result folder (default out/sweep-NAME)")
+    if resume:
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="finish the sweep stored in --out: stored runs are kept, failed ones run again",
+        )
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from model.design import load_sweep
+
+    code, _ = execute_sweep(load_sweep(args.spec), args, args.resume)
+    return code
+
+
+def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[int, Any]:
+    """Run a sweep with a progress bar; return (exit status, SweepResult)."""
     from model.sweep import default_out, run_sweep
 
-    spec = load_sweep(args.spec)
     out = args.out or default_out(spec)
     _check_writable(out)
     if args.jobs is not None and args.jobs < 1:
@@ -327,7 +344,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             out,
             jobs=args.jobs,
             scheduler=args.scheduler,
-            resume=args.resume,
+            resume=resume,
             on_start=start,
             on_result=finished,
             notify=say,
@@ -335,11 +352,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    resume = f"laborflow sweep {args.spec} --out {out} --resume"
+    again = f"laborflow {args.command} {args.spec} --out {out}" + (
+        " --resume" if args.command == "sweep" else ""
+    )
     stored = f"{result.stored} of {result.total} runs stored in {out}"
     if result.interrupted:
-        print(f"laborflow: {result.interrupted}: {stored}; finish with: {resume}", file=sys.stderr)
-        return 128 + result.stopped_by if result.stopped_by else 1
+        print(f"laborflow: {result.interrupted}: {stored}; finish with: {again}", file=sys.stderr)
+        return (128 + result.stopped_by if result.stopped_by else 1), result
     failed = result.failed  # failed runs stored earlier ran again in this session
     print(f"{stored}: {result.total - failed} ok, {failed} failed")
     print(f"wrote {out}/runs (one row per run) and {out}/series (every {spec.series_every_days} d)")
@@ -348,11 +367,34 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"  failed {run_id}: {error}", file=sys.stderr)
         print(
             f"laborflow: {failed} runs failed (status 'failed' in {out}/runs, with their "
-            f"errors); run them again with: {resume}",
+            f"errors); run them again with: {again}",
             file=sys.stderr,
         )
-        return 1
-    return 0
+        return 1, result
+    return 0, result
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print the pass/fail table and write it as CSV; exit 1 if a fact fails."""
+    from model.validation import validate
+
+    if args.seeds < 1:
+        raise UsageError(f"--seeds: {args.seeds}; allowed: an integer >= 1")
+    _check_writable(args.out)
+    table = validate(seeds=range(1, args.seeds + 1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
+    width = max(len(c) for c in table.claim)
+    for r in table.itertuples():
+        mark = "PASS" if r.result == "pass" else "FAIL"
+        print(f"{mark}  {r.claim:<{width}}  model {r.model_value:.4g} {r.unit}")
+        print(f"      {'':<{width}}  needs {r.tolerance}; source: {r.source}")
+    failed = int((table.result == "fail").sum())
+    print(f"{len(table) - failed} of {len(table)} facts pass; wrote {args.out}/validation.csv")
+    return 1 if failed else 0
 
 
 # --- listings ---------------------------------------------------------------------------

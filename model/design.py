@@ -5,8 +5,8 @@ A sweep spec names a base scenario, the parameters to vary and how to sample the
     [sweep]
     name = "pool_and_trip"
     base = "../status_quo.toml"      # relative to the spec file
-    design = "lhs"                   # grid | lhs | sobol
-    samples = 16                     # lhs and sobol (sobol: a power of two); grid ignores it
+    design = "lhs"                   # grid | lhs | sobol | saltelli
+    samples = 16                     # lhs, sobol, saltelli (the last two: a power of two)
     replicates = 2                   # seeds per point: seed, seed + 1, ... (same at every point)
     seed = 1                         # master seed: the design's scrambling and the run seeds
     series_every_days = 7            # keep every 7th day of the daily series (1 = every day)
@@ -21,7 +21,9 @@ A sweep spec names a base scenario, the parameters to vary and how to sample the
 
 Ranges are sampled uniformly between their ends; an integer range gives every integer
 from low to high the same chance (the unit interval is cut into equal bins), and a date
-range does the same over days. ``values`` lists suit any parameter, including choices,
+range does the same over days. ``saltelli`` is the design for Sobol' sensitivity indices
+(``laborflow sensitivity``): ``samples`` base points become samples x (parameters + 2)
+runs, in the order SALib's analysis expects. ``values`` lists suit any parameter, including choices,
 month-days and dates. A grid takes every listed value, or ``levels`` evenly spaced values
 of a range (integers and dates rounded, repeats dropped). LHS and Sobol' samples come from
 ``scipy.stats.qmc``, scrambled with the master seed.
@@ -57,7 +59,7 @@ from model.scenario import (
     read_toml,
 )
 
-DESIGNS = ("grid", "lhs", "sobol")
+DESIGNS = ("grid", "lhs", "sobol", "saltelli")
 SWEEP_KEYS = (
     "name",
     "title",
@@ -428,7 +430,7 @@ def _points(spec: SweepSpec) -> list[dict[str, Any]]:
         _check_size(size, where)
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*levels)]
     assert spec.samples is not None
-    _check_size(spec.samples, where)
+    _check_size(spec.samples * (len(spec.axes) + 2 if spec.design == "saltelli" else 1), where)
     unit = _unit_samples(spec, where)
     columns = [axis.at(unit[:, j]) for j, axis in enumerate(spec.axes)]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
@@ -454,13 +456,32 @@ def _unit_samples(spec: SweepSpec, where: str) -> np.ndarray:
     if n != 2**m:
         lower, upper = 2**m, 2 ** (m + 1)
         raise SweepError(
-            f'{where}: sweep.samples: {n} is not a power of two; allowed for design = "sobol": '
-            f"a power of two such as {lower} or {upper} (Sobol' points are balanced only then)"
+            f"{where}: sweep.samples: {n} is not a power of two; allowed for design = "
+            f'"{spec.design}": a power of two such as {lower} or {upper} (Sobol\' points are '
+            "balanced only then)"
         )
+    if spec.design == "saltelli":
+        return saltelli_unit_samples(d, n, spec.seed)
     try:
         return qmc.Sobol(d, scramble=True, rng=rng).random_base2(m)
     except ValueError as err:  # e.g. more dimensions or points than the sequence has
         raise SweepError(f"{where}: the Sobol' design cannot be built: {err}") from err
+
+
+def saltelli_unit_samples(d: int, n: int, seed: int) -> np.ndarray:
+    """Saltelli's scheme for Sobol' indices (SALib): n x (d + 2) points in the unit cube.
+
+    The rows come in blocks of d + 2 (A, the d mixes of A and B, B) that SALib's analysis
+    expects in this order, so the design's point order is part of the method.
+    """
+    import warnings
+
+    from SALib.sample import sobol as salib_sobol
+
+    problem = {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": [[0.0, 1.0]] * d}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SALib warns on sample sizes it does not prefer
+        return salib_sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
 
 
 def iter_runs(spec: SweepSpec, points: list[dict[str, Any]]) -> Iterator[tuple[int, int, int]]:

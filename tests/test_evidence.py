@@ -49,3 +49,119 @@ def test_a_failing_fact_is_reported_as_failed() -> None:
     table = validate(seeds=(1,), holiday_recall_share=0.0, n_workers=2000, n_factories=20)
     result = dict(zip(table.fact, table.result, strict=True))
     assert result["holiday_dip"] == "fail" and result["holiday_departure"] == "fail"
+
+
+TINY_SALTELLI = """
+[sweep]
+name = "tiny_sensitivity"
+base = "{base}"
+design = "saltelli"
+samples = 4
+replicates = 1
+seed = 3
+series_every_days = 30
+[fixed]
+n_workers = {{ value = 600, assumption = "tiny, for a quick test" }}
+n_factories = {{ value = 6, assumption = "tiny, for a quick test" }}
+[parameters]
+cash_buffer_months = {{ range = [0.5, 4.0], assumption = "test range" }}
+cn_jobseekers_per_nk_worker = {{ range = [0.1, 1.0], assumption = "test range" }}
+renewal_trip_days = {{ range = [1, 7], assumption = "test range" }}
+"""
+
+
+def tiny_spec(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_SALTELLI.format(base=ROOT / "scenarios" / "abrupt_return.toml"))
+    return path
+
+
+def test_sensitivity_on_a_tiny_sample_gives_indices_for_every_parameter_and_metric(
+    tmp_path: Path, capsys
+) -> None:
+    import pandas as pd
+
+    from model.sensitivity import SENSITIVITY_METRICS
+    from viz.cli import main
+
+    out = tmp_path / "sens"
+    assert main(["sensitivity", str(tiny_spec(tmp_path)), "--jobs", "1", "--out", str(out)]) == 0
+    indices = pd.read_csv(out / "sensitivity.csv")
+    params = {"cash_buffer_months", "cn_jobseekers_per_nk_worker", "renewal_trip_days"}
+    assert set(indices.parameter) == params
+    assert set(indices.metric) == set(SENSITIVITY_METRICS)
+    assert len(indices) == len(params) * len(SENSITIVITY_METRICS)
+    assert (indices.ST_lo <= indices.ST).all() and (indices.ST_hi >= indices.ST).all()
+    assert (out / "sensitivity.png").stat().st_size > 10_000
+    assert "Sobol' indices" in capsys.readouterr().out
+    # Run again on the same folder: the stored sweep is reused, nothing runs twice.
+    assert main(["sensitivity", str(tiny_spec(tmp_path)), "--jobs", "1", "--out", str(out)]) == 0
+    assert "20 already stored" in capsys.readouterr().err
+
+
+def test_sensitivity_needs_the_saltelli_design(tmp_path: Path, capsys) -> None:
+    from viz.cli import main
+
+    spec = ROOT / "scenarios" / "sweeps" / "quick_demo.toml"
+    assert main(["sensitivity", str(spec), "--out", str(tmp_path / "x")]) == 2
+    assert 'allowed: design = "saltelli"' in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_discovery_finds_the_box_of_a_synthetic_sweep() -> None:
+    """Runs whose outcome is high exactly when a > 0.6 and b < 13: PRIM must find that."""
+    import numpy as np
+    import pandas as pd
+
+    from model.discovery import discover
+
+    rng = np.random.default_rng(4)
+    n = 600
+    runs = pd.DataFrame(
+        {
+            "a": rng.uniform(0, 1, n),
+            "b": rng.uniform(10, 20, n),
+            "c": rng.uniform(0, 1, n),
+            "status": "ok",
+        }
+    )
+    runs["factories_shut"] = np.where((runs.a > 0.6) & (runs.b < 13), 90, 10) + rng.integers(
+        0, 5, n
+    )
+    box, _, interesting = discover(runs, ["a", "b", "c"], "factories_shut", 50)
+    assert interesting.sum() == ((runs.a > 0.6) & (runs.b < 13)).sum()
+    lim = box.limits
+    assert abs(lim.loc["a", "low"] - 0.6) < 0.05 and abs(lim.loc["b", "high"] - 13) < 0.6
+    assert lim.loc["c", "low"] == lim.loc["c", "low_bound"]  # c does not matter: unrestricted
+    assert box.coverage > 0.8 and box.density > 0.8
+    assert box.describe().startswith("a >= 0.") and " and b <= 1" in box.describe()
+
+
+def test_discover_explains_a_threshold_no_run_exceeds(tmp_path: Path, capsys) -> None:
+    from viz.cli import main
+
+    spec = tiny_spec(tmp_path)
+    args = [
+        "discover",
+        str(spec),
+        "--threshold",
+        "1e9",
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path / "d"),
+    ]
+    assert main(args) == 2
+    assert "none of the 20 runs meet the threshold" in capsys.readouterr().err
+
+
+def test_validate_command_prints_and_writes_the_table(tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    from model.cli import main
+
+    code = main(["validate", "--seeds", "1", "--out", str(tmp_path / "v")])
+    table = pd.read_csv(tmp_path / "v" / "validation.csv")
+    assert code == (1 if (table.result == "fail").any() else 0)
+    out = capsys.readouterr().out
+    assert f"of {len(FACTS)} facts pass" in out and "source:" in out

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the app sends PNGs, the brief embeds them
 
 import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -347,6 +348,59 @@ def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
         "North Korean workers by status (median run)", x=0.01, ha="left", fontweight="bold"
     )
     return fig
+
+
+def sensitivity_chart(indices: pd.DataFrame) -> Figure:
+    """Sobol' indices per metric: first-order (alone) and total (with interactions), 95% CI."""
+    metrics = list(dict.fromkeys(indices.metric))
+    params = list(dict.fromkeys(indices.parameter))
+    fig = Figure(figsize=(7.5, 0.9 + 0.32 * len(params) * len(metrics)), layout="constrained")
+    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+    y = np.arange(len(params))
+    for ax, metric in zip(axes, metrics, strict=True):
+        _style(ax)
+        ax.grid(True, axis="x", color="#e5e5e5")
+        ax.grid(False, axis="y")
+        rows = indices[indices.metric == metric].set_index("parameter").loc[params]
+        for offset, key, color, label in (
+            (-0.18, "S1", "#1f6fb4", "first-order (alone)"),
+            (0.18, "ST", "#d1495b", "total (with interactions)"),
+        ):
+            err = np.vstack([rows[key] - rows[f"{key}_lo"], rows[f"{key}_hi"] - rows[key]])
+            ax.barh(y + offset, rows[key], height=0.34, color=color, alpha=0.85, label=label)
+            ax.errorbar(rows[key], y + offset, xerr=np.abs(err), fmt="none", ecolor="#222222",
+                        capsize=2, linewidth=0.8)  # fmt: skip
+        ax.set_yticks(y, [p.replace("_", " ") for p in params], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="#222222", linewidth=0.8)
+        ax.set_title(metric.replace("_", " "), loc="left", fontsize=9, fontweight="bold")
+    axes[-1].set_xlabel("Sobol' index (share of the outcome's variance)", fontsize=FONT["size"])
+    axes[0].legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1.02), ncol=2)
+    return fig
+
+
+def discovery_chart(x: pd.DataFrame, interesting: np.ndarray, box, title: str) -> Figure:
+    """Runs on the two most restricted parameters, cases of interest marked, the box drawn."""
+    limits = box.limits
+    span = (limits.high_bound - limits.low_bound).replace(0, 1)
+    narrowing = ((limits.high - limits.low) / span).sort_values()
+    pair = list(narrowing.index[:2]) if len(narrowing) >= 2 else list(x.columns[:2])
+    fig, ax = new_figure(6.5, 4.2)
+    ax.grid(True, color="#eeeeee")
+    ax.scatter(x.loc[~interesting, pair[0]], x.loc[~interesting, pair[1]], s=14, c="#9aa5b1",
+               alpha=0.7, label="other runs", linewidths=0)  # fmt: skip
+    ax.scatter(x.loc[interesting, pair[0]], x.loc[interesting, pair[1]], s=18, c="#d1495b",
+               alpha=0.9, label="runs above the threshold", linewidths=0)  # fmt: skip
+    lo0, hi0 = limits.loc[pair[0], ["low", "high"]]
+    lo1, hi1 = limits.loc[pair[1], ["low", "high"]]
+    ax.add_patch(
+        matplotlib.patches.Rectangle(
+            (lo0, lo1), hi0 - lo0, hi1 - lo1, fill=False, edgecolor="#222222", linewidth=1.5,
+            linestyle="--", label=f"box: coverage {box.coverage:.0%}, density {box.density:.0%}",
+        )
+    )  # fmt: skip
+    ax.set_xlabel(pair[0].replace("_", " "), fontsize=FONT["size"])
+    return _finish(fig, ax, title, pair[1].replace("_", " "))
 
 
 # --- policies on the calendar -----------------------------------------------------------

@@ -60,6 +60,33 @@ def add_viz_commands(sub: Any) -> None:
     )
     brief.set_defaults(handler=cmd_brief)
 
+    sens = sub.add_parser(
+        "sensitivity",
+        help="Sobol' indices of the summary metrics over a sweep spec's parameters",
+        description='Runs the spec (design = "saltelli") through the sweep machinery, or '
+        "reuses the runs already stored in --out, then writes sensitivity.csv and .png.",
+    )
+    sens.add_argument("spec", type=Path, help="e.g. scenarios/sweeps/sensitivity_status_quo.toml")
+    model_cli.add_executor_options(sens, resume=False)
+    sens.set_defaults(handler=cmd_sensitivity)
+
+    disc = sub.add_parser(
+        "discover",
+        help="scenario discovery (PRIM): where in parameter space a metric exceeds a threshold",
+        description="Runs the spec through the sweep machinery (or reuses the runs stored in "
+        "--out), then finds the box of parameter values in which METRIC > THRESHOLD.",
+    )
+    disc.add_argument("spec", type=Path, help="sweep spec (TOML)")
+    disc.add_argument("--metric", default="factories_shut", help="summary metric to explain")
+    disc.add_argument(
+        "--threshold", type=float, required=True, help="runs above it are of interest"
+    )
+    disc.add_argument(
+        "--min-density", type=float, default=0.8, help="share of runs in the box above it (0.8)"
+    )
+    model_cli.add_executor_options(disc, resume=False)
+    disc.set_defaults(handler=cmd_discover)
+
 
 def cmd_brief(args: argparse.Namespace) -> int:
     from model.experiments import Comparison, as_scenarios, compare, local_executor
@@ -106,6 +133,65 @@ def cmd_brief(args: argparse.Namespace) -> int:
     print(f"wrote {html} and {pdf}" + ("" if args.source else f" (data in {args.out / 'data'})"))
     print("Key findings:")
     print(findings_text(comparison))
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from model.design import load_sweep
+    from model.files import write_atomic
+    from model.sensitivity import check_spec, sobol_indices
+    from viz.charts import sensitivity_chart, to_png
+
+    spec = load_sweep(args.spec)
+    check_spec(spec)
+    code, result = model_cli.execute_sweep(spec, args, resume=True)
+    if code:
+        return code
+    indices = sobol_indices(spec, result.runs)
+    write_atomic(result.folder / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
+    png = to_png(sensitivity_chart(indices))
+    write_atomic(result.folder / "sensitivity.png", lambda p: Path(p).write_bytes(png))
+    print(f"Sobol' indices ({spec.samples} base samples, 95% intervals in brackets):")
+    for metric, rows in indices.groupby("metric", sort=False):
+        print(f"  {metric}")
+        for r in rows.sort_values("ST", ascending=False).itertuples():
+            print(
+                f"    {r.parameter:<36} S1 {r.S1:6.2f} [{r.S1_lo:5.2f}, {r.S1_hi:5.2f}]"
+                f"  ST {r.ST:6.2f} [{r.ST_lo:5.2f}, {r.ST_hi:5.2f}] {r.note}"
+            )
+    print(f"wrote {result.folder}/sensitivity.csv and sensitivity.png")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from model.design import load_sweep
+    from model.discovery import discover
+    from model.files import write_atomic
+    from viz.charts import discovery_chart, to_png
+
+    if not 0 < args.min_density <= 1:
+        raise model_cli.UsageError(
+            f"--min-density: {args.min_density}; allowed: a number above 0, at most 1"
+        )
+    spec = load_sweep(args.spec)
+    code, result = model_cli.execute_sweep(spec, args, resume=True)
+    if code:
+        return code
+    box, x, interesting = discover(
+        result.runs, spec.parameters, args.metric, args.threshold, args.min_density
+    )
+    title = f"Where {args.metric.replace('_', ' ')} > {args.threshold:g}"
+    png = to_png(discovery_chart(x, interesting, box, title))
+    write_atomic(result.folder / "discovery.png", lambda p: Path(p).write_bytes(png))
+    write_atomic(result.folder / "discovery.csv", lambda p: box.limits.to_csv(p))
+    print(f"{int(interesting.sum())} of {len(x)} runs have {args.metric} > {args.threshold:g}.")
+    print(f"Box: {box.describe()}")
+    print(
+        f"  coverage {box.coverage:.0%} (of those runs, the share inside the box), "
+        f"density {box.density:.0%} (of the runs inside, the share above the threshold), "
+        f"mass {box.mass:.0%} (of all runs inside)"
+    )
+    print(f"wrote {result.folder}/discovery.csv and discovery.png")
     return 0
 
 
