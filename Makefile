@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean browser pdftools app
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
@@ -12,15 +12,28 @@ $(STAMP): pyproject.toml scripts/setup.sh
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/laborflow compare scenarios/status_quo.toml scenarios/gradual_return.toml scenarios/abrupt_return.toml --replicates 8 --out out/article
+	$(VENV)/bin/laborflow brief --out out/brief
 
-test: $(STAMP)
+# Chromium (apt) and Solara's front-end files (npm) for the app and its browser tests;
+# quick when they are already there.
+browser: $(STAMP)
+	bash scripts/setup_browser.sh $(VENV)
+
+# Poppler (apt): the brief's tests read the PDF back with pdftotext.
+pdftools:
+	bash scripts/setup_pdf_tools.sh
+
+app: browser
+	$(VENV)/bin/laborflow app
+
+test: $(STAMP) browser pdftools
 	$(VENV)/bin/ruff check model viz tests bench
 	$(VENV)/bin/ruff format --check model viz tests bench
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
 	$(PY) bench/bench_model.py
+	$(PY) bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

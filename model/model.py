@@ -82,6 +82,9 @@ class LaborModel(mesa.Model):
     """
 
     def __init__(self, rng: Any = None, scenario: Scenario | None = None, **params: Any):
+        if not isinstance(scenario, Scenario):
+            # Mesa's SolaraViz passes Mesa's own (empty) scenario object on reset: not ours.
+            scenario = None
         if scenario is not None:
             # Mesa's SolaraViz and batch_run pass parameters as keywords: apply them on top.
             scenario = scenario.with_overrides(params) if params else scenario

@@ -318,7 +318,10 @@ def _events_in_china(model, ids: np.ndarray, day: int) -> None:
     if model.china.issues_visa(day, new_worker=False):
         # The article: "visas had expired so they just went back to North Korea to extend them".
         w.set_status(expired, Status.AWAY, crossing=-1)
-        w.return_day[expired] = day + model.p["renewal_trip_days"]
+        queue = model.streams.integers(
+            "trip_length", expired, model.p["renewal_trip_spread_days"] + 1, day
+        )
+        w.return_day[expired] = day + model.p["renewal_trip_days"] + queue
         w.due[expired] = w.return_day[expired]
         w.trips[expired] += 1
     else:

@@ -268,3 +268,20 @@ def test_rng_generator_and_none_are_accepted_and_recorded() -> None:
     assert m2.summary()["provenance"]["seed"] == m2.seed
     with pytest.raises(TypeError, match="rng"):
         LaborModel(rng="seven", n_workers=100, n_factories=2)
+
+
+def test_mesa_solaraviz_reset_rebuilds_the_model() -> None:
+    """SolaraViz rebuilds the model as type(model)(**kwargs), with Mesa's scenario object."""
+    from mesa.visualization.solara_viz import _build_model_init_kwargs
+
+    model = LaborModel(rng=3, n_workers=800, n_factories=8)
+    kwargs = _build_model_init_kwargs(
+        model,
+        {"n_workers": 900, "n_factories": 9, "rng": 4},
+        add_scenario_when_empty=True,
+        require_model_accepts_scenario=False,
+    )
+    rebuilt = type(model)(**kwargs)
+    assert rebuilt.initial_workers == 900 and rebuilt.factories.n == 9 and rebuilt.seed == 4
+    rebuilt.run_for(10)
+    assert rebuilt.day == 10

@@ -445,20 +445,23 @@ def policy_timeline(scenarios: Sequence[Scenario]) -> Figure:
                 ax.text(pd.Timestamp(a), i, f" {label}", va="center", fontsize=7, color="white")
             else:
                 ax.text(pd.Timestamp(b), i, f" {label}", va="center", fontsize=7, color=color)
-    for m in UN_TIMELINE:
+    row, previous = 0, None
+    for m in UN_TIMELINE:  # labels on two staggered rows so that close dates do not collide
+        row = 1 - row if previous and (m.date - previous).days < 120 else 0
+        previous = m.date
         ax.axvline(pd.Timestamp(m.date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
         ax.text(
             pd.Timestamp(m.date),
-            -0.75,
-            m.code,
-            rotation=35,
+            -0.8 - 0.7 * row,
+            f" {m.code}",
             ha="left",
-            va="bottom",
+            va="center",
             fontsize=7,
             color="#444444",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.5},
         )
     ax.set_yticks(range(len(scenarios)), [s.name.replace("_", " ") for s in scenarios])
-    ax.set_ylim(len(scenarios) - 0.4, -1.6)
+    ax.set_ylim(len(scenarios) - 0.4, -2.0)
     ax.set_xlim(pd.Timestamp(lo) - pd.Timedelta(days=20), pd.Timestamp(hi) + pd.Timedelta(days=20))
     _date_axis(ax)
     ax.spines["left"].set_visible(False)

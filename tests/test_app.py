@@ -1,0 +1,448 @@
+"""The app in a real (headless) browser, as an analyst uses it; and its state without one.
+
+Each browser test opens a fresh page (a fresh Solara session) on the app served inside pytest, acts
+through the page only, and saves a screenshot into test-artifacts/. Timings (a parameter
+change to the first updated chart, the page's responsiveness while a comparison runs) are
+measured and printed, not asserted: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+browser = pytest.mark.browser
+
+APP = "viz.app:Page"
+LOAD_TIMEOUT = 90_000  # ms; the first page load of a session fetches ~15 MB of front end
+RUN_TIMEOUT = 120_000
+
+# In-page timers: when Enter was pressed, and when the labour-gap chart first changed after.
+TIMERS_JS = """() => {
+  window.__lf = {enter: null, chart: null};
+  document.addEventListener('keydown', e => {
+    if (e.key === 'Enter') { window.__lf.enter = performance.now(); window.__lf.chart = null; }
+  }, true);
+  const box = document.querySelector('.lf-chart-labor_gap');
+  new MutationObserver(() => {
+    if (window.__lf.enter !== null && window.__lf.chart === null) {
+      window.__lf.chart = performance.now();
+    }
+  }).observe(box, {attributes: true, childList: true, subtree: true, characterData: true});
+}"""
+
+# The longest the browser's main thread went without painting a frame, from now on.
+FRAME_GAPS_JS = """() => {
+  window.__gap = {last: performance.now(), max: 0, on: true};
+  const tick = t => {
+    window.__gap.max = Math.max(window.__gap.max, t - window.__gap.last);
+    window.__gap.last = t;
+    if (window.__gap.on) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+@pytest.fixture
+def app_url(solara_server, solara_app) -> Iterator[str]:
+    with solara_app(APP):
+        yield solara_server.base_url
+
+
+@pytest.fixture
+def app_page(page_session, app_url, artifacts, request):
+    """The app freshly opened, its first charts drawn; console problems collected."""
+    problems: list[str] = []
+    requests: list[str] = []
+
+    def on_console(msg) -> None:
+        if msg.type == "error":
+            problems.append(f"console error: {msg.text}")
+
+    def on_request_failed(request) -> None:
+        problems.append(f"request failed: {request.url} ({request.failure})")
+
+    page = page_session
+    page.on("console", on_console)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.on("requestfailed", on_request_failed)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(app_url)
+    page.wait_for_selector(".lf-chart-labor_gap img", timeout=LOAD_TIMEOUT)
+    wait_idle(page)
+    page.problems = problems
+    page.requests = requests
+    yield page
+    page.remove_listener("console", on_console)
+    page.remove_listener("requestfailed", on_request_failed)
+    report = getattr(request.node, "rep_call", None)  # set by pytest-playwright's hook
+    if report is not None and report.failed:
+        page.screenshot(path=str(artifacts / f"FAILED-{request.node.name}.png"))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def day_of(page) -> int:
+    text = page.inner_text(".lf-day")  # "day 1,096 of 1,096"
+    return int(re.search(r"day ([\d,]+)", text).group(1).replace(",", ""))
+
+
+def caption(page, chart: str) -> str:
+    return page.inner_text(f".lf-chart-{chart} .lf-caption")
+
+
+LIVE_CHARTS = ("labor_gap", "factory_map", "factories", "status", "crossings")
+
+
+def wait_idle(page, timeout: float = RUN_TIMEOUT) -> None:
+    """Until the run has drawn every chart for its current day (and the browser shows them:
+    a new image widget appears a moment after the text that says the drawing is done)."""
+    images = ", ".join(f".lf-chart-{name} img" for name in LIVE_CHARTS)
+    page.wait_for_function(
+        "n => document.querySelector('.lf-day') && !document.querySelector('.lf-busy')"
+        f" && document.querySelectorAll('{images}').length === n",
+        arg=len(LIVE_CHARTS),
+        timeout=timeout,
+    )
+
+
+def wait_day(page, day: int, timeout: float = RUN_TIMEOUT) -> None:
+    page.wait_for_function(
+        "d => { const e = document.querySelector('.lf-day');"
+        " return e && e.textContent.startsWith('day ' + d + ' '); }",
+        arg=f"{day:,}",
+        timeout=timeout,
+    )
+    wait_idle(page, timeout)
+
+
+def set_field(page, label: str, value: str) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(value)
+    field.press("Enter")
+
+
+def choose_preset(page, name: str, title_words: str) -> None:
+    page.locator(".lf-preset").click()
+    page.locator(".v-menu__content .v-list-item", has_text=name).first.click()
+    page.get_by_text(title_words).first.wait_for(timeout=10_000)
+
+
+def run_to_end(page) -> None:
+    page.get_by_role("button", name="Run to end").click()
+    wait_day(page, day_of_end(page))
+
+
+def day_of_end(page) -> int:
+    return int(page.inner_text(".lf-day").split(" of ")[1].replace(",", ""))
+
+
+def shoot(page, artifacts: Path, name: str) -> Path:
+    path = artifacts / name
+    page.screenshot(path=str(path))
+    return path
+
+
+# --- the live view ------------------------------------------------------------------------
+
+
+@browser
+def test_page_loads_without_console_errors(app_page, app_url, artifacts):
+    page = app_page
+    assert page.inner_text(".lf-date") == "1 Jan 2018"
+    for chart in LIVE_CHARTS:
+        assert page.locator(f".lf-chart-{chart} img").count() == 1, chart
+    assert "operating (200)" in caption(page, "factory_map")
+    assert page.problems == []
+    host = app_url.split("//")[1].split("/")[0]
+    elsewhere = [u for u in page.requests if not u.split("//")[-1].startswith(host)]
+    assert elsewhere == [], "the page must work offline: it asked other hosts"
+    assert "Traceback" not in page.inner_text("body")
+    shoot(page, artifacts, "live-start.png")
+
+
+@browser
+def test_live_view_steps_and_the_date_advances(app_page, artifacts):
+    page = app_page
+    page.get_by_role("button", name="Step").click()
+    wait_day(page, 30)  # 30 days per step by default
+    assert page.inner_text(".lf-date") == "30 Jan 2018"
+    assert "30 Jan 2018" in caption(page, "labor_gap")
+
+    page.locator(".lf-step-days button", has_text="7").click()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(
+        "() => /day (\\d+) /.test(document.querySelector('.lf-day').textContent) &&"
+        " +document.querySelector('.lf-day').textContent.match(/day ([\\d,]+) /)[1]"
+        ".replace(',', '') >= 51",
+        timeout=RUN_TIMEOUT,
+    )
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    paused = day_of(page)
+    assert paused >= 51 and (paused - 30) % 7 == 0
+    time.sleep(1.0)
+    assert day_of(page) == paused, "pause stops the run"
+    assert page.problems == []
+    shoot(page, artifacts, "live-stepped.png")
+
+
+@browser
+def test_changing_a_parameter_changes_the_labour_gap_chart(app_page, artifacts):
+    page = app_page
+    run_to_end(page)
+    before = caption(page, "labor_gap")
+    assert before.startswith("Labour gap on 31 Dec 2020")
+
+    page.evaluate(TIMERS_JS)
+    # Longer training-visa stays mean fewer renewal trips home, so fewer empty positions.
+    set_field(page, "Training-visa stay", "90")
+    page.wait_for_function("() => window.__lf.chart !== null", timeout=RUN_TIMEOUT)
+    first_chart_ms = page.evaluate("() => window.__lf.chart - window.__lf.enter")
+    wait_day(page, 1096)
+    after = caption(page, "labor_gap")
+    print(
+        f"\n[timing] Dandong scale, at the end date (1,096 days to re-run): parameter "
+        f"change to first updated labour-gap chart: {first_chart_ms:.0f} ms"
+    )
+    assert after.startswith("Labour gap on 31 Dec 2020")
+    assert after != before, "the labour-gap chart shows the new parameter's run"
+    assert page.problems == []
+    shoot(page, artifacts, "live-parameter-change.png")
+
+
+@browser
+def test_invalid_values_show_a_message_next_to_the_control(app_page, artifacts):
+    page = app_page
+    set_field(page, "Everyone gone by", "2019-01-01")  # before the start, 2019-06-01
+    set_field(page, "Overstay share", "1.5")
+    end_msg = page.locator(".lf-input-repatriation_end .v-messages__message")
+    share_msg = page.locator(".lf-input-overstay_share .v-messages__message")
+    end_msg.filter(has_text="before repatriation_start").wait_for(timeout=10_000)
+    share_msg.filter(has_text="allowed: a number from 0 to 1").wait_for(timeout=10_000)
+    assert "Traceback" not in page.inner_text("body")
+    page.get_by_text("Charts show the last valid parameters").wait_for()
+    shoot(page, artifacts, "live-invalid-input.png")
+
+    set_field(page, "Everyone gone by", "2019-12-22")
+    set_field(page, "Overstay share", "0.5")
+    share_msg.filter(has_text="share refused a visa").wait_for(timeout=10_000)
+    assert page.locator(".lf-side .error--text").count() == 0
+    assert page.problems == []
+
+
+@browser
+def test_factory_view_shows_shut_factories_after_an_abrupt_return(app_page, artifacts):
+    page = app_page
+    choose_preset(page, "abrupt_return", "Abrupt return at the 22 December 2019 deadline")
+    set_field(page, "North Korean workers", "4000")  # smaller, so the test is quick
+    set_field(page, "Factories", "40")
+    page.wait_for_function(
+        "() => document.querySelector('.lf-chart-factory_map .lf-caption')"
+        ".textContent.includes('operating (40)')",
+        timeout=RUN_TIMEOUT,
+    )
+    run_to_end(page)
+    text = caption(page, "factory_map")
+    shut = int(re.search(r"shut \(([\d,]+)\)", text).group(1).replace(",", ""))
+    assert shut > 0, text
+    assert "Factories shut by 31 Dec 2020" in caption(page, "factories")
+    assert page.problems == []
+    shoot(page, artifacts, "live-abrupt-return.png")
+
+
+# --- the compare view ---------------------------------------------------------------------
+
+
+@browser
+def answer_ms(page) -> float:
+    """A round trip through the server: a bad seed typed, its message shown, then undone."""
+    t0 = time.perf_counter()
+    set_field(page, "Seed", "x")
+    page.locator(".lf-input-seed .v-messages__message", has_text="whole number").wait_for()
+    took = 1000 * (time.perf_counter() - t0)
+    set_field(page, "Seed", "1")
+    page.locator(".lf-input-seed .v-messages__message", has_text="same seed").wait_for()
+    return took
+
+
+def test_compare_view_produces_its_table_while_the_page_stays_responsive(app_page, artifacts):
+    page = app_page
+    idle_ms = answer_ms(page)
+    page.get_by_role("tab", name="Compare scenarios").click()
+    page.locator(".lf-check-gradual_return label").click()  # status quo against abrupt
+    page.get_by_role("button", name="Run comparison").click()
+    started = time.perf_counter()
+    page.evaluate(FRAME_GAPS_JS)
+
+    # While runs go on: the live view answers (a typed value is checked and its message
+    # shown, a round trip through the server), and the browser keeps painting frames.
+    # (measured once the first runs are back: the pool's start-up is over, the bands fill in)
+    page.locator(".lf-progress-text", has_text=re.compile(r"^[1-9]\d* of .*running")).wait_for(
+        timeout=RUN_TIMEOUT
+    )
+    page.get_by_role("tab", name="Live run").click()
+    busy_ms = answer_ms(page)
+    page.get_by_role("tab", name="Compare scenarios").click()
+    still_running = "running" in page.inner_text(".lf-progress-text")
+
+    page.locator(".lf-progress-text", has_text="complete").wait_for(timeout=RUN_TIMEOUT)
+    took = time.perf_counter() - started
+    max_gap = page.evaluate("() => { window.__gap.on = false; return window.__gap.max; }")
+    print(
+        f"\n[timing] comparison of 2 scenarios x 4 seeds at Dandong scale: {took:.1f} s; "
+        f"meanwhile a typed value was checked on the live view in {busy_ms:.0f} ms "
+        f"({idle_ms:.0f} ms with nothing running; comparison still running then: "
+        f"{still_running}); longest the browser went without painting: {max_gap:.0f} ms"
+    )
+
+    table = page.locator(".lf-results")
+    assert "Factories shut" in table.inner_text()
+    assert "abrupt return" in table.inner_text()
+    assert "Difference from status quo" in table.inner_text()
+    for band in ("labor_gap", "factories_shut", "nk_in_china"):
+        page.locator(f".lf-band-{band} img").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Table (CSV)").click()
+    csv = Path(download.value.path()).read_text()
+    assert csv.startswith("metric,scenario") and "abrupt_return" in csv
+    brief = page.get_by_role("button", name="Policy brief (HTML)")
+    if brief.count():  # viz/brief.py is there
+        with page.expect_download(timeout=60_000) as download:
+            brief.click()
+        assert "<html" in Path(download.value.path()).read_text()[:500].lower()
+    assert page.problems == []
+    shoot(page, artifacts, "compare.png")
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+@browser
+def test_two_browser_sessions_keep_their_own_parameters(
+    browser, browser_context_args, app_url, artifacts
+):
+    contexts = [browser.new_context(**browser_context_args) for _ in range(2)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for page in pages:
+            page.goto(app_url)
+            page.wait_for_selector(".lf-chart-labor_gap img", timeout=LOAD_TIMEOUT)
+            wait_idle(page)
+        a, b = pages
+        set_field(a, "North Korean workers", "3000")
+        set_field(b, "North Korean workers", "9000")
+        for page in pages:
+            page.get_by_role("button", name="Step").click()
+        for page in pages:
+            wait_day(page, 30)
+        assert a.get_by_label("North Korean workers", exact=True).input_value() == "3000"
+        assert b.get_by_label("North Korean workers", exact=True).input_value() == "9000"
+        in_china = [
+            int(
+                re.search(r": ([\d,]+) North Korean", caption(p, "status"))
+                .group(1)
+                .replace(",", "")
+            )
+            for p in pages
+        ]
+        assert in_china[0] <= 3000 < in_china[1] <= 9000, in_china
+        shoot(a, artifacts, "session-a.png")
+        shoot(b, artifacts, "session-b.png")
+    finally:
+        for c in contexts:
+            c.close()
+
+
+# --- without a browser: the state behind the views -------------------------------------------
+
+
+def _small(name: str = "abrupt_return"):
+    from viz import controls
+
+    base = controls.presets()[name]
+    texts = {**controls.texts_of(base), "n_workers": "2,000", "n_factories": "20"}
+    return controls.read(base, texts).scenario
+
+
+def test_controls_report_errors_by_field_and_never_raise():
+    from viz import controls
+
+    base = controls.presets()["gradual_return"]
+    texts = controls.texts_of(base)
+    reading = controls.read(
+        base, {**texts, "repatriation_end": "2019-01-01", "overstay_share": "1.5"}
+    )
+    assert not reading.ok
+    assert reading.errors["repatriation_end"].startswith("2019-01-01 is before")
+    assert reading.errors["overstay_share"] == "1.5 is out of range; allowed: a number from 0 to 1"
+    abrupt = controls.read(base, {**texts, "repatriation_mode": "abrupt"})
+    assert "at most 31 days" in abrupt.errors["repatriation_end"]
+    assert "not a number" in controls.read(base, {**texts, "n_workers": "many"}).errors["n_workers"]
+
+
+def test_controls_give_the_preset_with_what_was_changed():
+    from viz import controls
+
+    base = controls.presets()["abrupt_return"]
+    assert controls.read(base, controls.texts_of(base)).scenario is base
+    scenario = _small()
+    assert scenario.name == "abrupt_return"
+    assert scenario.params["n_workers"] == 2000 and scenario.params["n_factories"] == 20
+    assert scenario.records["n_workers"].source == "app"
+    assert scenario.params["repatriation_mode"] == "abrupt"
+
+
+def _wait(predicate, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_live_driver_steps_draws_and_reruns_to_the_same_day_after_a_change():
+    from viz.live import DRAWERS, LiveDriver
+
+    frames = []
+    driver = LiveDriver(frames.append)
+    try:
+        driver.rebuild(_small(), seed=1, keep_day=False)
+        _wait(lambda: frames and not frames[-1].busy and len(frames[-1].pictures) == len(DRAWERS))
+        assert frames[-1].day == 0
+        driver.step(40)
+        _wait(lambda: frames[-1].day == 40 and not frames[-1].busy)
+        first_run = frames[-1]
+        assert first_run.pictures["labor_gap"].day == 40
+        assert first_run.date.isoformat() == "2018-02-09"
+
+        driver.rebuild(_small("status_quo"), seed=2)  # keeps the day: re-run to day 40
+        _wait(lambda: frames[-1].run > first_run.run and frames[-1].day == 40)
+        _wait(lambda: not frames[-1].busy)
+        assert frames[-1].scenario == "status_quo"
+        assert all(p.day == 40 for p in frames[-1].pictures.values())
+
+        driver.rebuild(_small(), seed=1, keep_day=False)  # reset: back to the start
+        _wait(lambda: frames[-1].day == 0 and not frames[-1].busy and frames[-1].run == 3)
+    finally:
+        driver.close()
+
+
+def test_compare_job_fills_in_and_ends_with_every_run():
+    from viz.compare_job import CompareJob
+
+    updates = []
+    job = CompareJob([_small("status_quo"), _small()], 2, 1, updates.append, workers=2)
+    job.start()
+    _wait(lambda: updates and not updates[-1].running, seconds=180)
+    last = updates[-1]
+    assert last.finished and last.done == last.total == 4
+    assert set(last.pictures) >= {"labor_gap", "factories_shut", "nk_in_china"}
+    table = last.comparison.table
+    shut = table[(table.metric == "factories_shut") & (table.scenario == "abrupt_return")]
+    assert shut.iloc[0].diff_mean > 0  # an abrupt return shuts factories the status quo keeps
+    assert [u.done for u in updates] == sorted(u.done for u in updates)

@@ -1,0 +1,164 @@
+"""A scenario comparison run in the background for one browser session.
+
+Runs go to a process pool and come back one by one; as they do, the comparison is rebuilt
+from the runs so far (``experiments.build_comparison`` works on a partial set) and its band
+charts redrawn, at most every couple of seconds, so the bands fill in as runs finish. (Doing
+that in one more process was tried: pickling the runs there and back cost the page as much
+as it saved.) Seeds are submitted one at a time across all scenarios, so paired differences
+appear early.
+
+The pool uses the "forkserver" start method: forking a threaded web server can copy a lock
+held by another thread and hang the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from model.experiments import Comparison, RunResult, build_comparison, replicate_seeds, run_one
+from model.scenario import Scenario
+from viz import charts
+
+CHART_DPI = 100
+SCREEN_INCHES = (6.0, 3.0)  # about 600 x 300 pixels: the charts' size on the page
+REDRAW_SECONDS = 2.0
+"""Rebuild the comparison and redraw its bands at most this often while runs go on."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the compare view shows; replaced whole as runs finish."""
+
+    total: int
+    done: int = 0
+    elapsed: float = 0.0
+    comparison: Comparison | None = None
+    pictures: dict[str, bytes] = field(default_factory=dict)
+    finished: bool = False
+    cancelled: bool = False
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return not (self.finished or self.cancelled or self.error)
+
+
+def policy_marks(scenarios: Sequence[Scenario]) -> dict[str, dt.date]:
+    """Each non-base scenario's policy start, marked on the band charts."""
+    marks: dict[str, dt.date] = {}
+    for s in scenarios[1:]:
+        for label, start, _ in charts.policy_windows(s):
+            if label != "visa cycling goes on":
+                marks.setdefault(label, start)
+    return marks
+
+
+def draw(comparison: Comparison) -> dict[str, bytes]:
+    """The compare view's band charts (the brief draws the same functions)."""
+    marks = policy_marks(comparison.scenarios)
+    figures = {
+        "labor_gap": charts.labor_gap_chart(comparison.bands, marks),
+        "factories_shut": charts.factories_shut_chart(comparison.bands, marks),
+        "nk_in_china": charts.nk_in_china_chart(comparison.bands, marks),
+        "policy_timeline": charts.policy_timeline(comparison.scenarios),
+    }
+    pngs = {}
+    for name, fig in figures.items():
+        height = fig.get_size_inches()[1] if name == "policy_timeline" else SCREEN_INCHES[1]
+        pngs[name] = charts.to_png(charts.for_screen(fig, SCREEN_INCHES[0], height), CHART_DPI)
+    return pngs
+
+
+def _lower_priority() -> None:
+    """Runs yield the CPU to the page's server: it answers clicks first, runs use the rest."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["model.experiments", "model.model"])  # workers start warm
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_lower_priority)
+
+
+class CompareJob:
+    """Runs ``scenarios`` x ``replicates`` seeds and publishes a ``Progress`` as they finish."""
+
+    def __init__(
+        self,
+        scenarios: Sequence[Scenario],
+        replicates: int,
+        master_seed: int,
+        publish: Callable[[Progress], None],
+        workers: int | None = None,
+    ):
+        self.scenarios = list(scenarios)
+        self.seeds = replicate_seeds(master_seed, replicates)
+        self._publish = publish
+        self._workers = workers or max(1, min(os.cpu_count() or 1, 4))
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="laborflow-compare", daemon=True)
+        self.progress = Progress(total=len(self.scenarios) * len(self.seeds))
+
+    def start(self) -> CompareJob:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _send(self, progress: Progress) -> None:
+        self.progress = progress
+        try:
+            self._publish(progress)
+        except Exception:  # the page is gone: nobody to show the rest to
+            self._cancel.set()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        results: list[RunResult] = []
+        pool = _pool(self._workers)
+        try:
+            pending: set[Future] = {
+                pool.submit(run_one, s, seed) for seed in self.seeds for s in self.scenarios
+            }
+            last_draw = 0.0
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                if self._cancel.is_set():
+                    self._send(_replace(self.progress, cancelled=True, elapsed=_since(started)))
+                    return
+                results += [f.result() for f in done]
+                progress = _replace(self.progress, done=len(results), elapsed=_since(started))
+                if done and (not pending or time.perf_counter() - last_draw > REDRAW_SECONDS):
+                    comparison = build_comparison(self.scenarios, self.seeds, results)
+                    progress = _replace(progress, comparison=comparison, pictures=draw(comparison))
+                    last_draw = time.perf_counter()
+                if done or progress.elapsed - self.progress.elapsed >= 1.0:  # the clock ticks
+                    self._send(progress)
+            self._send(_replace(self.progress, finished=True, elapsed=_since(started)))
+        except Exception as err:
+            self._send(
+                _replace(
+                    self.progress, error=f"{type(err).__name__}: {err}", elapsed=_since(started)
+                )
+            )
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _replace(progress: Progress, **changes) -> Progress:
+    return dataclasses.replace(progress, **changes)
