@@ -44,14 +44,7 @@ def _parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentPar
     run.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a parameter, e.g. --set n_workers=5000 (repeatable)",
-    )
+    add_set_option(run, "override a parameter, e.g. --set n_workers=5000")
     run.add_argument("--out", type=Path, help="output folder (default out/SCENARIO-seedN)")
     run.set_defaults(handler=cmd_run)
 
@@ -67,6 +60,7 @@ def _parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentPar
     comp.add_argument("--seed", type=int, default=DEFAULT_SEED, help="first seed (default 1)")
     comp.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
     comp.add_argument("--out", type=Path, help="output folder (default out/compare-BASE)")
+    add_set_option(comp, "override a parameter in every scenario, e.g. --set n_workers=5000")
     comp.set_defaults(handler=cmd_compare)
     _add_sweep_parser(sub)
 
@@ -170,29 +164,59 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from model.experiments import as_scenarios, compare, local_executor, replicate_seeds
+    from model.experiments import replicate_seeds
 
-    scenarios = as_scenarios(args.scenarios)
+    scenarios = scenarios_with_overrides(args.scenarios, args.overrides)
     replicate_seeds(args.seed, args.replicates)  # checks the count before any work
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs: {args.jobs}; allowed: an integer >= 1")
     out = args.out or Path("out") / f"compare-{scenarios[0].name}"
     _check_writable(out)
-    total = len(scenarios) * args.replicates
-    executor = local_executor(args.jobs)  # before the progress bar's thread starts
-    with _progress(total, "runs") as bar:
-        result = compare(
-            scenarios,
-            replicates=args.replicates,
-            master_seed=args.seed,
-            executor=executor,
-            on_result=lambda r, done, n: bar.update(1),
-        )
-    executor.shutdown()
+    result = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
     result.save(out)
     print(format_comparison(result))
     print(f"wrote {out}/comparison.csv, runs.csv, bands.parquet (and Parquet copies)")
     return 0
+
+
+def add_set_option(parser: Any, help_text: str) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{help_text} (repeatable)",
+    )
+
+
+def scenarios_with_overrides(paths: Sequence[Path], assignments: Sequence[str]) -> list:
+    """Scenario files loaded, each with the same ``--set key=value`` overrides applied."""
+    from model.experiments import as_scenarios
+
+    overrides = dict(parse_assignment(a) for a in assignments)
+    return [
+        s.with_overrides(overrides, origin="command line --set") if overrides else s
+        for s in as_scenarios(paths)
+    ]
+
+
+def compare_with_progress(scenarios: list, replicates: int, seed: int, jobs: int | None):
+    """Run a comparison on local processes with a progress bar (compare and brief)."""
+    from model.experiments import compare, local_executor
+
+    executor = local_executor(jobs)  # before the progress bar's thread starts
+    try:
+        with _progress(len(scenarios) * replicates, "runs") as bar:
+            return compare(
+                scenarios,
+                replicates=replicates,
+                master_seed=seed,
+                executor=executor,
+                on_result=lambda r, done, n: bar.update(1),
+            )
+    finally:
+        executor.shutdown(cancel_futures=True)
 
 
 def _progress(total: int, unit: str):
@@ -201,26 +225,14 @@ def _progress(total: int, unit: str):
     return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
 
 
-METRIC_LABELS = {
-    "factories_shut": "factories shut",
-    "peak_labor_gap": "peak labour gap (positions)",
-    "cn_jobs_lost": "Chinese jobs lost",
-    "output_lost": "output lost (M yuan)",
-    "extra_wage_cost": "extra wage cost (M yuan)",
-    "nk_in_china_at_deadline": "NK in China at deadline",
-    "nk_overstaying_at_deadline": "NK overstaying at deadline",
-    "nk_deported_total": "NK deported",
-    "wage_bill_total": "wage bill (M yuan)",
-}
-_MILLIONS = {"output_lost", "extra_wage_cost", "wage_bill_total"}
-
-
 def format_comparison(result) -> str:
     """Means with 95% intervals, then paired differences from the base, as text tables."""
+    from model.experiments import MILLION_YUAN, metric_label
+
     names = [s.name for s in result.scenarios]
 
     def cell(metric: str, mean: float, lo: float, hi: float, signed: bool = False) -> str:
-        k = 1e-6 if metric in _MILLIONS else 1.0
+        k = 1e-6 if metric in MILLION_YUAN else 1.0
         sign = "+" if signed else ""
         if lo != lo:  # one replicate: no interval
             return f"{mean * k:{sign},.0f}"
@@ -229,7 +241,7 @@ def format_comparison(result) -> str:
     def block(title: str, columns: list[str], value: Callable[[dict, str], str]) -> list[str]:
         grid = [["", *columns]]
         for metric in dict.fromkeys(result.table.metric):
-            grid.append([METRIC_LABELS.get(metric, metric)])
+            grid.append([metric_label(metric)])
             for name in columns:
                 try:
                     grid[-1].append(value(result.metric(metric, name), metric))

@@ -57,6 +57,7 @@ from model.scenario import (
     load_scenario,
     lookup,
     read_toml,
+    source_of,
 )
 
 DESIGNS = ("grid", "lhs", "sobol", "saltelli")
@@ -281,20 +282,6 @@ def _int(meta: Mapping[str, Any], key: str, where: str, low: int, default: int |
     return raw
 
 
-def _source(entry: Mapping[str, Any], where: str, field_name: str) -> tuple[str, bool]:
-    """(text, sourced?) of an entry that needs exactly one of source or assumption."""
-    has_source, has_assumption = "source" in entry, "assumption" in entry
-    if has_source == has_assumption:
-        raise SweepError(
-            f"{where}: {field_name}: needs exactly one of 'source' (where the numbers come "
-            "from) or 'assumption' (why they are a judgement)"
-        )
-    text = entry["source"] if has_source else entry["assumption"]
-    if not isinstance(text, str) or not text.strip():
-        raise SweepError(f"{where}: {field_name}: the source or assumption text is empty")
-    return text.strip(), has_source
-
-
 def _apply_fixed(base: Scenario, fixed: Mapping[str, Any], where: str) -> Scenario:
     """The base scenario with the spec's [fixed] values, each keeping its source."""
     params, records = dict(base.params), dict(base.records)
@@ -307,7 +294,7 @@ def _apply_fixed(base: Scenario, fixed: Mapping[str, Any], where: str) -> Scenar
                 '{ value = ..., source = "..." } or { value = ..., assumption = "..." }'
             )
         _only(entry, FIXED_KEYS, where, f"{field_name}.", "key")
-        text, sourced = _source(entry, where, field_name)
+        text, sourced = source_of(entry, f"{where}: {field_name}")
         value = coerce(spec, entry["value"], where, field_name)
         params[name] = value
         records[name] = ParamRecord(name, value, spec.unit, text, sourced, Path(where).name)
@@ -339,7 +326,7 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
             '{ range = [low, high], assumption = "..." }'
         )
     _only(entry, AXIS_KEYS, where, f"{field_name}.", "key")
-    text, sourced = _source(entry, where, field_name)
+    text, sourced = source_of(entry, f"{where}: {field_name}")
     if ("values" in entry) == ("range" in entry):
         raise SweepError(
             f"{where}: {field_name}: needs exactly one of 'values' (a list) or "

@@ -44,6 +44,27 @@ METRICS: tuple[str, ...] = (
 )
 """Summary metrics compared across scenarios, in the order tables show them."""
 
+METRIC_INFO: dict[str, tuple[str, str]] = {
+    "factories_shut": ("Factories shut", "factories"),
+    "peak_labor_gap": ("Peak labour gap", "positions"),
+    "cn_jobs_lost": ("Chinese jobs lost with shut factories", "jobs"),
+    "output_lost": ("Output lost", "million yuan"),
+    "extra_wage_cost": ("Extra wage cost", "million yuan"),
+    "nk_in_china_at_deadline": ("North Korean workers in China on 22 Dec 2019", "workers"),
+    "nk_overstaying_at_deadline": ("Overstaying on 22 Dec 2019", "workers"),
+    "nk_deported_total": ("Deported", "workers"),
+    "wage_bill_total": ("Wage bill", "million yuan"),
+}
+"""What tables call each metric, and its unit (money is shown in millions of yuan)."""
+MILLION_YUAN = frozenset(m for m, (_, unit) in METRIC_INFO.items() if unit == "million yuan")
+
+
+def metric_label(metric: str) -> str:
+    """'Output lost (million yuan)': a metric's name for people, with a unit where it helps."""
+    label, unit = METRIC_INFO.get(metric, (metric, ""))
+    return f"{label} ({unit})" if unit in ("million yuan", "positions") else label
+
+
 BAND_VARIABLES: tuple[str, ...] = (
     "nk_in_china",
     "nk_working",

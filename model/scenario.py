@@ -667,16 +667,26 @@ def _entry(path: Path, name: str, entry: Any) -> tuple[Any, str, bool]:
         )
     if "value" not in entry:
         raise ScenarioError(f"{path}: {where}: missing 'value'")
+    text, sourced = source_of(entry, f"{path}: {where}")
+    return entry["value"], text, sourced
+
+
+def source_of(entry: Mapping[str, Any], where: str) -> tuple[str, bool]:
+    """(text, sourced?) of an entry that must say where its numbers come from.
+
+    Scenario files and sweep specs share the rule: exactly one of ``source`` or
+    ``assumption``, with some text in it.
+    """
     has_source, has_assumption = "source" in entry, "assumption" in entry
     if has_source == has_assumption:
         raise ScenarioError(
-            f"{path}: {where}: needs exactly one of 'source' (where the number comes from) "
+            f"{where}: needs exactly one of 'source' (where the number comes from) "
             "or 'assumption' (why it is a judgement)"
         )
     text = entry["source"] if has_source else entry["assumption"]
     if not isinstance(text, str) or not text.strip():
-        raise ScenarioError(f"{path}: {where}: the source or assumption text is empty")
-    return entry["value"], text.strip(), has_source
+        raise ScenarioError(f"{where}: the source or assumption text is empty")
+    return text.strip(), has_source
 
 
 def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:

@@ -133,4 +133,4 @@ def test_abrupt_return_shuts_more_factories_than_gradual_beyond_noise(
     assert shut.diff_lo > 0 or shut.diff_hi < 0, "the paired interval includes zero"
     assert np.sign(shut.diff_lo) == np.sign(shut.diff_hi) == np.sign(shut.diff_mean)
     printed = capsys.readouterr().out
-    assert "8 replicates per scenario" in printed and "factories shut" in printed
+    assert "8 replicates per scenario" in printed and "Factories shut" in printed

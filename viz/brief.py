@@ -19,32 +19,20 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from model.experiments import Comparison, paired_difference
+from model.experiments import METRIC_INFO, MILLION_YUAN, Comparison, paired_difference
 from model.files import write_atomic
 from model.sanctions import UN_TIMELINE
 from model.scenario import PARAMETERS
 from viz import charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-MONEY = {"output_lost", "extra_wage_cost", "wage_bill_total"}
-METRIC_NAMES = {
-    "factories_shut": ("Factories shut", "factories"),
-    "peak_labor_gap": ("Peak labour gap", "positions"),
-    "cn_jobs_lost": ("Chinese jobs lost in factories that shut", "jobs"),
-    "output_lost": ("Output lost", "million yuan"),
-    "extra_wage_cost": ("Extra wage cost", "million yuan"),
-    "nk_in_china_at_deadline": ("North Korean workers in China on 22 Dec 2019", "workers"),
-    "nk_overstaying_at_deadline": ("Overstaying on 22 Dec 2019", "workers"),
-    "nk_deported_total": ("Deported", "workers"),
-    "wage_bill_total": ("Wage bill", "million yuan"),
-}
 
 
 def fmt(value: float, metric: str, signed: bool = False) -> str:
     """One number as the brief prints it (the tests read these strings back from the PDF)."""
     if value != value:
         return "n/a"
-    if metric in MONEY:
+    if metric in MILLION_YUAN:
         value = value / 1e6
     sign = "+" if signed and value > 0 else ""
     text = f"{value:,.0f}"
@@ -200,7 +188,7 @@ def results_table(comp: Comparison) -> dict[str, Any]:
     names = [s.name for s in comp.scenarios]
     rows = []
     for metric in dict.fromkeys(comp.table.metric):
-        label, unit = METRIC_NAMES.get(metric, (metric, ""))
+        label, unit = METRIC_INFO.get(metric, (metric, ""))
         cells, diffs = [], []
         for name in names:
             r = comp.metric(metric, name)
@@ -333,5 +321,5 @@ def findings_text(comp: Comparison) -> str:
 def comparison_frame(comp: Comparison) -> pd.DataFrame:
     """The comparison table with readable metric names (for CSV downloads)."""
     table = comp.table.copy()
-    table.insert(1, "label", [METRIC_NAMES.get(m, (m, ""))[0] for m in table.metric])
+    table.insert(1, "label", [METRIC_INFO.get(m, (m, ""))[0] for m in table.metric])
     return table

@@ -39,14 +39,7 @@ def add_viz_commands(sub: Any) -> None:
     )
     brief.add_argument("--seed", type=int, default=model_cli.DEFAULT_SEED, help="first seed")
     brief.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
-    brief.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a parameter in every scenario (repeatable)",
-    )
+    model_cli.add_set_option(brief, "override a parameter in every scenario")
     brief.add_argument(
         "--from", dest="source", type=Path, help="use a comparison saved by `laborflow compare`"
     )
@@ -89,8 +82,7 @@ def add_viz_commands(sub: Any) -> None:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from model.experiments import Comparison, as_scenarios, compare, local_executor
-    from model.scenario import parse_assignment
+    from model.experiments import Comparison
     from viz.brief import findings_text, write_brief
 
     if args.source and (args.scenarios or args.overrides):
@@ -104,26 +96,15 @@ def cmd_brief(args: argparse.Namespace) -> int:
         command = _regenerate_from(comparison, args)
     else:
         paths = args.scenarios or [model_cli.SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
-        overrides = dict(parse_assignment(a) for a in args.overrides)
-        scenarios = [
-            s.with_overrides(overrides, origin="command line --set") if overrides else s
-            for s in as_scenarios(paths)
-        ]
+        scenarios = model_cli.scenarios_with_overrides(paths, args.overrides)
         if args.replicates < 2:
             raise model_cli.UsageError(
                 f"--replicates: {args.replicates}; "
                 "allowed: an integer >= 2 (a brief reports intervals)"
             )
-        executor = local_executor(args.jobs)  # before the progress bar's thread starts
-        with model_cli._progress(len(scenarios) * args.replicates, "runs") as bar:
-            comparison = compare(
-                scenarios,
-                replicates=args.replicates,
-                master_seed=args.seed,
-                executor=executor,
-                on_result=lambda r, done, n: bar.update(1),
-            )
-        executor.shutdown()
+        comparison = model_cli.compare_with_progress(
+            scenarios, args.replicates, args.seed, args.jobs
+        )
         command = _regenerate(paths, args)
         comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)
     title = args.title or (ARTICLE_TITLE if not args.scenarios and not args.source else None)

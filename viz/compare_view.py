@@ -16,7 +16,7 @@ import math
 import pandas as pd
 import solara
 
-from model.experiments import Comparison
+from model.experiments import Comparison, metric_label
 from model.scenario import Scenario
 from viz.compare_job import CompareJob, Progress
 from viz.widgets import TextControl
@@ -24,17 +24,6 @@ from viz.widgets import TextControl
 REPLICATE_CHOICES = (2, 4, 8, 16, 32)
 DEFAULT_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return")
 MILLION = {"output_lost", "extra_wage_cost", "wage_bill_total"}
-METRIC_LABELS = {
-    "factories_shut": "Factories shut",
-    "peak_labor_gap": "Peak labour gap (positions)",
-    "cn_jobs_lost": "Chinese jobs lost with shut factories",
-    "output_lost": "Output lost (million yuan)",
-    "extra_wage_cost": "Extra wage cost (million yuan)",
-    "nk_in_china_at_deadline": "North Korean workers in China on 22 Dec 2019",
-    "nk_overstaying_at_deadline": "Overstaying on 22 Dec 2019",
-    "nk_deported_total": "Deported",
-    "wage_bill_total": "Wage bill (million yuan)",
-}
 CHART_TITLES = {
     "labor_gap": "Labour gap",
     "factories_shut": "Factories shut",
@@ -72,7 +61,7 @@ def table_html(comparison: Comparison) -> str:
         group = t[t.metric == metric]
         for i, r in enumerate(group.itertuples()):
             is_base = r.scenario == base
-            label = html.escape(METRIC_LABELS.get(metric, metric)) if i == 0 else ""
+            label = html.escape(metric_label(metric)) if i == 0 else ""
             cls = "first" if i == 0 else ""
             rows.append(
                 f"<tr class='{cls}'><td class='metric'>{label}</td>"
