@@ -311,11 +311,12 @@ def test_compare_view_produces_its_table_while_the_page_stays_responsive(app_pag
         page.get_by_role("button", name="Table (CSV)").click()
     csv = Path(download.value.path()).read_text()
     assert csv.startswith("metric,scenario") and "abrupt_return" in csv
-    brief = page.get_by_role("button", name="Policy brief (HTML)")
-    if brief.count():  # viz/brief.py is there
-        with page.expect_download(timeout=60_000) as download:
-            brief.click()
-        assert "<html" in Path(download.value.path()).read_text()[:500].lower()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Policy brief (HTML)").click()
+    assert "<html" in Path(download.value.path()).read_text()[:500].lower()
+    with page.expect_download(timeout=90_000) as download:
+        page.get_by_role("button", name="Policy brief (PDF)").click()
+    assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
     assert page.problems == []
     shoot(page, artifacts, "compare.png")
 

@@ -282,15 +282,21 @@ def write_brief(
     extra_sections: Sequence[dict[str, str]] = (),
 ) -> tuple[Path, Path]:
     """Write brief.html and brief.pdf into ``out``; each appears whole or not at all."""
-    from weasyprint import HTML
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     html = render_html(comp, title, command, extra_sections)
+    pdf = render_pdf(html)
     html_path, pdf_path = out / "brief.html", out / "brief.pdf"
     write_atomic(html_path, lambda p: Path(p).write_text(html, encoding="utf-8"))
-    write_atomic(pdf_path, lambda p: HTML(string=html, base_url=str(TEMPLATES)).write_pdf(p))
+    write_atomic(pdf_path, lambda p: Path(p).write_bytes(pdf))
     return html_path, pdf_path
+
+
+def render_pdf(html: str) -> bytes:
+    """The brief's HTML typeset for print (A4, page numbers) by WeasyPrint."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
 
 
 def validation_section(table: pd.DataFrame) -> dict[str, str]:

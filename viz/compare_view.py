@@ -3,8 +3,8 @@
 The runs go on in a background job (``viz.compare_job``) owned by this session; the page
 only shows its latest progress, so it stays responsive and the live view can be used
 meanwhile. The table gives each scenario's mean and the paired difference from the base
-scenario, each with its 95% interval; the results download as CSV (and as the policy brief
-where ``viz.brief`` is installed).
+scenario, each with its 95% interval; the results download as CSV (and as the policy brief,
+HTML and PDF).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import solara
 
 from model.experiments import Comparison, metric_label
 from model.scenario import Scenario
+from viz import brief
 from viz.compare_job import CompareJob, Progress
 from viz.widgets import TextControl
 
@@ -93,14 +94,9 @@ def _brief_title(comparison: Comparison) -> str:
     return "Policy brief: " + ", ".join(s.title for s in comparison.scenarios)
 
 
-def brief_html(comparison: Comparison) -> bytes | None:
-    """The policy brief of this comparison (``viz.brief``), or None where it is not there."""
-    try:
-        from viz import brief
-    except ImportError:
-        return None
-    text = brief.render_html(comparison, _brief_title(comparison), _brief_command(comparison))
-    return text.encode("utf-8")
+def brief_html(comparison: Comparison) -> str:
+    """The policy brief of this comparison (``viz.brief``), as self-contained HTML."""
+    return brief.render_html(comparison, _brief_title(comparison), _brief_command(comparison))
 
 
 @solara.component
@@ -113,7 +109,8 @@ def Downloads(comparison: Comparison, complete: bool) -> None:
             "comparison.csv": lambda: _csv(comparison.table),
             "runs.csv": lambda: _csv(comparison.runs),
             "bands.csv": lambda: _csv(comparison.bands),
-            "brief.html": lambda: brief_html(comparison) or b"",
+            "brief.html": lambda: brief_html(comparison).encode("utf-8"),
+            "brief.pdf": lambda: brief.render_pdf(brief_html(comparison)),
         }
 
     data = solara.use_memo(makers, [id(comparison)])
@@ -127,20 +124,20 @@ def Downloads(comparison: Comparison, complete: bool) -> None:
             solara.FileDownload(
                 data[filename], filename=filename, label=label, mime_type="text/csv"
             )
-        # --- the policy brief (viz/brief.py): HTML with its figures embedded ---------------
-        if complete and _has_brief():
+        # --- the policy brief (viz/brief.py), once every run is in --------------------------
+        if complete:
             solara.FileDownload(
                 data["brief.html"],
                 filename="brief.html",
                 label="Policy brief (HTML)",
                 mime_type="text/html",
             )
-
-
-def _has_brief() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("viz.brief") is not None
+            solara.FileDownload(
+                data["brief.pdf"],
+                filename="brief.pdf",
+                label="Policy brief (PDF)",
+                mime_type="application/pdf",
+            )
 
 
 @solara.component
