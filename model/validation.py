@@ -71,45 +71,56 @@ def _wage_ratio(runs: Runs) -> tuple[float, bool]:
     return ratio, 0.35 <= ratio <= 0.6
 
 
+def _yearly(runs: Runs, name: str, measure: Callable[[pd.DataFrame, int], float | None]):
+    """``measure(series, year)`` for every run of a scenario and every year it is defined."""
+    values = []
+    for ts in runs.series(name):
+        for year in sorted({d.year for d in ts.index}):
+            value = measure(ts, year)
+            if value is not None and value == value:
+                values.append(value)
+    return values
+
+
+def _in_china(ts: pd.DataFrame, year: int, start: str, end: str) -> float:
+    return ts.loc[f"{year}-{start}" : f"{year}-{end}", "nk_in_china"].mean()
+
+
 def _holiday_dip(runs: Runs) -> tuple[float, bool]:
     """Share of the March workforce away in early April, averaged over years and seeds."""
-    dips = []
-    for ts in runs.series("status_quo"):
-        for year in sorted({d.year for d in ts.index}):
-            march = ts.loc[f"{year}-03-10" : f"{year}-03-20", "nk_in_china"].mean()
-            april = ts.loc[f"{year}-04-01" : f"{year}-04-14", "nk_in_china"].mean()
-            if march == march and april == april:
-                dips.append(1 - april / march)
-    dip = float(np.mean(dips))
-    return dip, dip >= 0.2
+
+    def dip(ts: pd.DataFrame, year: int) -> float:
+        return 1 - _in_china(ts, year, "04-01", "04-14") / _in_china(ts, year, "03-10", "03-20")
+
+    share = float(np.mean(_yearly(runs, "status_quo", dip)))
+    return share, share >= 0.2
 
 
 def _holiday_departure_in_late_march(runs: Runs) -> tuple[float, bool]:
     """Share of the spring's exits (15 March to 15 April) that happen 20 to 31 March."""
-    shares = []
-    for ts in runs.series("status_quo"):
-        for year in sorted({d.year for d in ts.index}):
-            spring = ts.loc[f"{year}-03-15" : f"{year}-04-15", "border_exits"].sum()
-            late_march = ts.loc[f"{year}-03-20" : f"{year}-03-31", "border_exits"].sum()
-            if spring:
-                shares.append(late_march / spring)
-    share = float(np.mean(shares))
+
+    def late_march(ts: pd.DataFrame, year: int) -> float | None:
+        spring = ts.loc[f"{year}-03-15" : f"{year}-04-15", "border_exits"].sum()
+        late = ts.loc[f"{year}-03-20" : f"{year}-03-31", "border_exits"].sum()
+        return late / spring if spring else None
+
+    share = float(np.mean(_yearly(runs, "status_quo", late_march)))
     return share, share >= 0.5
 
 
 def _return_after_15_april(runs: Runs) -> tuple[float, bool]:
     """Recovery: workers in China in May as a share of mid-March; entries after 15 April."""
-    recovered, after = [], []
-    for ts in runs.series("status_quo"):
-        for year in sorted({d.year for d in ts.index}):
-            march = ts.loc[f"{year}-03-10" : f"{year}-03-20", "nk_in_china"].mean()
-            may = ts.loc[f"{year}-05-10" : f"{year}-05-31", "nk_in_china"].mean()
-            entries = ts.loc[f"{year}-04-01" : f"{year}-05-15", "border_entries"]
-            if march == march and may == may and entries.sum():
-                recovered.append(may / march)
-                after.append(entries.loc[f"{year}-04-16" :].sum() / entries.sum())
-    ok = np.mean(recovered) >= 0.95 and np.mean(after) >= 0.6
-    return float(np.mean(recovered)), bool(ok)
+
+    def recovered(ts: pd.DataFrame, year: int) -> float:
+        return _in_china(ts, year, "05-10", "05-31") / _in_china(ts, year, "03-10", "03-20")
+
+    def after(ts: pd.DataFrame, year: int) -> float | None:
+        entries = ts.loc[f"{year}-04-01" : f"{year}-05-15", "border_entries"]
+        return entries.loc[f"{year}-04-16" :].sum() / entries.sum() if entries.sum() else None
+
+    level = float(np.mean(_yearly(runs, "status_quo", recovered)))
+    late = float(np.mean(_yearly(runs, "status_quo", after)))
+    return level, level >= 0.95 and late >= 0.6
 
 
 def _overstay_not_leave(runs: Runs) -> tuple[float, bool]:
