@@ -145,17 +145,9 @@ def _figure(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(charts.to_png(fig, dpi=200)).decode()
 
 
-def _policy_dates(comp: Comparison) -> dict[str, dt.date]:
-    dates: dict[str, dt.date] = {}
-    for s in comp.scenarios[1:]:
-        for label, start, _ in charts.policy_windows(s):
-            dates.setdefault(label, start)
-    return dates
-
-
 def figures(comp: Comparison) -> list[dict[str, str]]:
     """The brief's figures, each an embedded PNG with a caption."""
-    marks = _policy_dates(comp)
+    marks = charts.policy_marks(comp.scenarios[1:])
     return [
         {
             "src": _figure(charts.labor_gap_chart(comp.bands, marks)),

@@ -409,6 +409,21 @@ def discovery_chart(x: pd.DataFrame, interesting: np.ndarray, box, title: str) -
 def policy_windows(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
     """The dated policies of a scenario as (label, from, to) bars for a timeline."""
     p = scenario.params
+    return _policies(scenario) or [("visa cycling goes on", p["start_date"], p["end_date"])]
+
+
+def policy_marks(scenarios: Sequence[Scenario]) -> dict[str, dt.date]:
+    """When each scenario's policy starts: the marks drawn beside the UN dates on time axes."""
+    marks: dict[str, dt.date] = {}
+    for scenario in scenarios:
+        for label, start, _ in _policies(scenario):
+            marks.setdefault(label, start)
+    return marks
+
+
+def _policies(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
+    """(label, from, to) of each dated policy; none for the status quo."""
+    p = scenario.params
     bars = []
     if p["repatriation_mode"] != "none":
         end = max(p["repatriation_end"], p["repatriation_start"] + dt.timedelta(days=3))
@@ -417,8 +432,6 @@ def policy_windows(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
         bars.append(("no visas issued", p["visa_issuance_end"], p["end_date"]))
     if p["enforcement_start"] is not None:
         bars.append(("fraud inspections", p["enforcement_start"], p["end_date"]))
-    if not bars:
-        bars.append(("visa cycling goes on", p["start_date"], p["end_date"]))
     return bars
 
 

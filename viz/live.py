@@ -70,19 +70,6 @@ class Frame:
         return self.day >= self.n_days
 
 
-def policy_dates(scenario: Scenario) -> dict[str, dt.date]:
-    """Policy starts marked on the time axes next to the UN dates."""
-    p = scenario.params
-    marks: dict[str, dt.date] = {}
-    if p["repatriation_mode"] != "none":
-        marks[f"{p['repatriation_mode']} return starts"] = p["repatriation_start"]
-    if p["visa_issuance_end"] is not None:
-        marks["no more visas"] = p["visa_issuance_end"]
-    if p["enforcement_start"] is not None:
-        marks["inspections start"] = p["enforcement_start"]
-    return marks
-
-
 def _png(fig, height: float = SCREEN_INCHES[1]) -> bytes:
     return charts.to_png(charts.for_screen(fig, SCREEN_INCHES[0], height), CHART_DPI)
 
@@ -339,7 +326,7 @@ class LiveDriver:
         assert model is not None and scenario is not None
         ts = model.timeseries()
         horizon = (model.horizon.start, model.horizon.date_of(model.horizon.n_days - 1))
-        marks = policy_dates(scenario)
+        marks = charts.policy_marks([scenario])
         if everything:
             self._headline = headline(model)
         names = list(DRAWERS) if everything else list(DRAWERS)[:1]
