@@ -27,8 +27,8 @@ app: browser
 	$(VENV)/bin/laborflow app
 
 test: $(STAMP) browser pdftools
-	$(VENV)/bin/ruff check model viz tests bench
-	$(VENV)/bin/ruff format --check model viz tests bench
+	$(VENV)/bin/ruff check model experiments viz cli tests bench
+	$(VENV)/bin/ruff format --check model experiments viz cli tests bench
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

@@ -105,7 +105,7 @@ def write_spec(folder: Path, template: str, **kw: Any) -> Path:
 
 
 def child_sweep(spec: str, out: str, jobs: int | None, scheduler: str | None) -> dict[str, Any]:
-    from model.sweep import run_sweep
+    from experiments.sweep import run_sweep
 
     samples: list[tuple[int, float]] = []
     done = [0]

@@ -1,10 +1,33 @@
-"""laborflow's simulation: scenarios in, a Mesa model of workers, factories, authorities.
+"""laborflow's simulation: one scenario in, one run out.
 
-Nothing here draws or imports from ``viz``.
+Workers, factories, the local labour market and the authorities, wired together by
+``LaborModel``. Nothing here imports ``experiments``, ``viz`` or ``cli``. The names below are
+loaded when first used, so that reading a parameter list does not import Mesa and pandas.
 """
 
-from model.model import LaborModel
-from model.scenario import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
 
-__all__ = ["LaborModel", "Scenario", "ScenarioError", "load_scenario"]
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+__all__ = ["LaborModel", "Scenario", "ScenarioError", "load_scenario"]
+
+if TYPE_CHECKING:
+    from model.errors import ScenarioError
+    from model.model import LaborModel
+    from model.scenario import Scenario, load_scenario
+
+_HOMES = {
+    "LaborModel": "model.model",
+    "Scenario": "model.scenario",
+    "load_scenario": "model.scenario",
+    "ScenarioError": "model.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.errors import ScenarioError
+
 NONE_WORDS = ("none", "")
-
-
-class ScenarioError(ValueError):
-    """A scenario file or parameter set a person must fix; the message says where and how."""
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+"""The project's scenario files: the status quo, the policies, and sweep specs in sweeps/."""
 
 
 @dataclass(frozen=True)

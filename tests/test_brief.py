@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from model.experiments import Comparison
+from cli.main import main
+from experiments.comparison import Comparison
 from viz.brief import Number, key_findings
-from viz.cli import main
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "brief"
 SMALL = ["--set", "n_workers=2000", "--set", "n_factories=20", "--jobs", "1"]
@@ -48,7 +48,7 @@ def test_key_numbers_in_the_pdf_equal_the_comparison(brief) -> None:
         for number in finding.numbers:
             assert str(number) in text, f"{number} missing from the PDF"
     # The headline: abrupt minus gradual factories shut, with its paired interval.
-    from model.experiments import paired_difference
+    from experiments.comparison import paired_difference
 
     mean, lo, hi = paired_difference(
         comparison.runs, "factories_shut", "abrupt_return", "gradual_return"

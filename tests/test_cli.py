@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--set", "n_workers=2000", "--set", "n_factories=20"]
@@ -94,7 +94,7 @@ def test_malformed_file_through_the_real_command_has_no_traceback(tmp_path: Path
     bad = tmp_path / "bad.toml"
     bad.write_text("[parameters\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "model.cli", "run", str(bad), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "cli.main", "run", str(bad), "--out", str(tmp_path / "o")],
         capture_output=True,
         text=True,
         cwd=ROOT,

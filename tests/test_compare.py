@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.cli import main
-from model.experiments import (
+from cli.main import main
+from experiments.comparison import (
     BAND_VARIABLES,
     METRICS,
     Comparison,
-    InlineExecutor,
     compare,
-    local_executor,
 )
+from experiments.executors import InlineExecutor, local_executor
 from model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from experiments.validation import FACTS, validate
 from model.scenario import PARAMETERS
-from model.validation import FACTS, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,8 +81,8 @@ def test_sensitivity_on_a_tiny_sample_gives_indices_for_every_parameter_and_metr
 ) -> None:
     import pandas as pd
 
-    from model.sensitivity import SENSITIVITY_METRICS
-    from viz.cli import main
+    from cli.main import main
+    from experiments.sensitivity import SENSITIVITY_METRICS
 
     out = tmp_path / "sens"
     assert main(["sensitivity", str(tiny_spec(tmp_path)), "--jobs", "1", "--out", str(out)]) == 0
@@ -100,7 +100,7 @@ def test_sensitivity_on_a_tiny_sample_gives_indices_for_every_parameter_and_metr
 
 
 def test_sensitivity_needs_the_saltelli_design(tmp_path: Path, capsys) -> None:
-    from viz.cli import main
+    from cli.main import main
 
     spec = ROOT / "scenarios" / "sweeps" / "quick_demo.toml"
     assert main(["sensitivity", str(spec), "--out", str(tmp_path / "x")]) == 2
@@ -113,7 +113,7 @@ def test_discovery_finds_the_box_of_a_synthetic_sweep() -> None:
     import numpy as np
     import pandas as pd
 
-    from model.discovery import discover
+    from experiments.discovery import discover
 
     rng = np.random.default_rng(4)
     n = 600
@@ -138,7 +138,7 @@ def test_discovery_finds_the_box_of_a_synthetic_sweep() -> None:
 
 
 def test_discover_explains_a_threshold_no_run_exceeds(tmp_path: Path, capsys) -> None:
-    from viz.cli import main
+    from cli.main import main
 
     spec = tiny_spec(tmp_path)
     args = [
@@ -158,7 +158,7 @@ def test_discover_explains_a_threshold_no_run_exceeds(tmp_path: Path, capsys) ->
 def test_validate_command_prints_and_writes_the_table(tmp_path: Path, capsys) -> None:
     import pandas as pd
 
-    from model.cli import main
+    from cli.main import main
 
     code = main(["validate", "--seeds", "1", "--out", str(tmp_path / "v")])
     table = pd.read_csv(tmp_path / "v" / "validation.csv")

@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model import executors
-from model.cli import main
-from model.design import build_design, load_sweep
+from cli.main import main
+from experiments import executors
+from experiments.design import build_design, load_sweep
+from experiments.store import VOLATILE_COLUMNS, read_runs, read_series
+from experiments.sweep import FAIL_ENV, run_sweep
 from model.scenario import ScenarioError
-from model.store import VOLATILE_COLUMNS, read_runs, read_series
-from model.sweep import FAIL_ENV, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -416,7 +416,7 @@ def test_a_dask_cluster_stores_the_same_results(
 
 DRIVER = """
 import sys
-from model.sweep import run_sweep
+from experiments.sweep import run_sweep
 run_sweep(sys.argv[1], sys.argv[2], jobs=2, flush_every_runs=2, flush_every_seconds=0.2)
 """
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from model.experiments import METRIC_INFO, MILLION_YUAN, Comparison, paired_difference
+from experiments.comparison import METRIC_INFO, MILLION_YUAN, Comparison, paired_difference
 from model.files import write_atomic
 from model.sanctions import UN_TIMELINE
 from model.scenario import PARAMETERS

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from model.experiments import Comparison, RunResult, build_comparison, replicate_seeds, run_one
+from experiments.comparison import Comparison, RunResult, build_comparison, replicate_seeds, run_one
 from model.scenario import Scenario
 from viz import charts
 
@@ -86,7 +86,7 @@ def _lower_priority() -> None:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["model.experiments", "model.model"])  # workers start warm
+    ctx.set_forkserver_preload(["experiments.comparison", "model.model"])  # workers start warm
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_lower_priority)
 
 

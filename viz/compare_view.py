@@ -16,7 +16,7 @@ import math
 import pandas as pd
 import solara
 
-from model.experiments import Comparison, metric_label
+from experiments.comparison import Comparison, metric_label
 from model.scenario import Scenario
 from viz import brief
 from viz.compare_job import CompareJob, Progress

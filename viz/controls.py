@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.cli import SCENARIO_DIR
 from model.scenario import (
     PARAMS_BY_NAME,
+    SCENARIO_DIR,
     Scenario,
     ScenarioError,
     coerce,

@@ -9,12 +9,68 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
 
-from model.design import SweepError
-from model.experiments import InlineExecutor, local_executor
+from experiments.design import SweepError
+
+
+class InlineExecutor(Executor):
+    """Runs each task at submit time, in this process: ``--jobs 1`` and debugging."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # stored, as a pool would, and raised on .result()
+            future.set_exception(err)
+        return future
+
+
+def local_executor(jobs: int | None) -> Executor:
+    """A process pool with ``jobs`` workers (all cores when None), or inline for 1.
+
+    Workers ignore Ctrl-C: the parent decides what an interrupt means (a sweep finishes
+    the runs in flight and stores them). The pool's processes start here, before this
+    process starts threads of its own (progress bars, Arrow's pool).
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs: {jobs}; allowed: an integer >= 1")
+    if jobs == 1:
+        return InlineExecutor()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_start_method(), initializer=_ignore_interrupts
+    )
+    pool.submit(os.getpid).result()
+    return pool
+
+
+def _start_method() -> multiprocessing.context.BaseContext | None:
+    """Fork while this process runs one Python thread (quick); forkserver once it runs more.
+
+    Forking a process whose other threads may hold locks (a notebook kernel, a web app,
+    a progress bar's monitor, a Dask client) can deadlock the child, and Python 3.12
+    warns about it. The fork server imports the model once and forks workers from that
+    clean process. Where there is no fork server (Windows): the platform's default.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["model.model", "experiments.comparison"])
+    return context
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 CONNECT_TIMEOUT_S = 10.0
 """How long to try reaching a Dask scheduler before saying it is unreachable."""

@@ -1,6 +1,7 @@
 """Run a sweep: every (point, replicate) of a design on an executor, into a result store.
 
-design (``model.design``) → executor (``model.executors``) → store (``model.store``) →
+design (``experiments.design``) → executor (``experiments.executors``) → store
+(``experiments.store``) →
 summaries. Each run is a pure function of its scenario and seed, and replicate r runs
 with seed + r at every point (common random numbers), so stored results do not depend
 on the executor, the number of workers or the order in which runs finish, and the
@@ -40,11 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
-from model.executors import open_executor, worker_slots
-from model.experiments import METRICS, flatten_summary, mean_interval, run_one
-from model.scenario import Scenario
-from model.store import (
+from experiments.comparison import METRICS, flatten_summary, mean_interval, run_one
+from experiments.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
+from experiments.executors import open_executor, worker_slots
+from experiments.store import (
     RunRecord,
     SweepStore,
     check_folder,
@@ -52,6 +52,7 @@ from model.store import (
     read_runs,
     read_series,
 )
+from model.scenario import Scenario
 
 FAIL_ENV = "LABORFLOW_FAIL_RUN_IDS"
 IN_FLIGHT_PER_SLOT = 4

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from model.design import SweepError, SweepSpec
+from experiments.design import SweepError, SweepSpec
 
 KIND = "laborflow sweep"
 FORMAT = 1
@@ -278,7 +278,7 @@ class SweepStore:
 
 
 def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:
-    from model.experiments import scenario_manifest
+    from experiments.comparison import scenario_manifest
 
     manifest = {
         "kind": KIND,

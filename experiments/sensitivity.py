@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from model.design import SweepSpec
+from experiments.design import SweepSpec
 from model.scenario import ScenarioError
 
 SENSITIVITY_METRICS = ("factories_shut", "peak_labor_gap", "output_lost")

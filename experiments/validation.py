@@ -10,15 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from model.model import LaborModel
-from model.scenario import load_scenario
+from model.scenario import SCENARIO_DIR, load_scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 VALIDATION_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return", "visa_non_extension")
 
 

@@ -15,12 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import multiprocessing
 import os
-import signal
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.executors import local_executor
 from model.scenario import Scenario, ScenarioError, load_scenario
 
 METRICS: tuple[str, ...] = (
@@ -108,58 +106,6 @@ def run_one(scenario: Scenario, seed: int, sample_every_days: int = 1) -> RunRes
     if sample_every_days > 1:
         series = series.iloc[::sample_every_days].reset_index(drop=True)
     return RunResult(scenario.name, seed, model.summary(), series)
-
-
-class InlineExecutor(Executor):
-    """Runs each task at submit time, in this process: ``--jobs 1`` and debugging."""
-
-    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # stored, as a pool would, and raised on .result()
-            future.set_exception(err)
-        return future
-
-
-def local_executor(jobs: int | None) -> Executor:
-    """A process pool with ``jobs`` workers (all cores when None), or inline for 1.
-
-    Workers ignore Ctrl-C: the parent decides what an interrupt means (a sweep finishes
-    the runs in flight and stores them). The pool's processes start here, before this
-    process starts threads of its own (progress bars, Arrow's pool).
-    """
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs: {jobs}; allowed: an integer >= 1")
-    if jobs == 1:
-        return InlineExecutor()
-    pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_start_method(), initializer=_ignore_interrupts
-    )
-    pool.submit(os.getpid).result()
-    return pool
-
-
-def _start_method() -> multiprocessing.context.BaseContext | None:
-    """Fork while this process runs one Python thread (quick); forkserver once it runs more.
-
-    Forking a process whose other threads may hold locks (a notebook kernel, a web app,
-    a progress bar's monitor, a Dask client) can deadlock the child, and Python 3.12
-    warns about it. The fork server imports the model once and forks workers from that
-    clean process. Where there is no fork server (Windows): the platform's default.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return None
-    if threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["model.model", "model.experiments"])
-    return context
-
-
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def replicate_seeds(master_seed: int, replicates: int) -> list[int]:

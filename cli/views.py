@@ -1,8 +1,5 @@
-"""The ``laborflow`` console script: the model's commands plus the ones that draw.
-
-``model/cli.py`` holds run, compare, sweep, scenarios and params and never imports
-``viz``; this module adds the commands that need viz (app, brief) on top of it.
-"""
+"""Commands whose result is something to look at: the brief, the app, and the sensitivity
+and discovery analyses (which draw their plots)."""
 
 from __future__ import annotations
 
@@ -14,15 +11,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model import cli as model_cli
+from cli.common import (
+    DEFAULT_SEED,
+    add_set_option,
+    check_output_folder,
+    scenarios_with_overrides,
+)
+from cli.many_runs import compare_with_progress
+from model.errors import ArgumentError
+from model.scenario import SCENARIO_DIR
 
 ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
 ARTICLE_TITLE = "North Korean workers in Chinese factories: a gradual or an abrupt return?"
 BRIEF_REPLICATES = 20
 
 
-def add_viz_commands(sub: Any) -> None:
-    """Subcommands that need viz; each handler imports what it needs when it runs."""
+def add_commands(sub: Any) -> None:
+    """Commands that draw or serve what people look at; handlers import what they need."""
     add_app_command(sub)
     brief = sub.add_parser(
         "brief",
@@ -37,9 +42,9 @@ def add_viz_commands(sub: Any) -> None:
         default=BRIEF_REPLICATES,
         help=f"seeds per scenario (default {BRIEF_REPLICATES})",
     )
-    brief.add_argument("--seed", type=int, default=model_cli.DEFAULT_SEED, help="first seed")
+    brief.add_argument("--seed", type=int, default=DEFAULT_SEED, help="first seed")
     brief.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
-    model_cli.add_set_option(brief, "override a parameter in every scenario")
+    add_set_option(brief, "override a parameter in every scenario")
     brief.add_argument(
         "--from", dest="source", type=Path, help="use a comparison saved by `laborflow compare`"
     )
@@ -53,58 +58,29 @@ def add_viz_commands(sub: Any) -> None:
     )
     brief.set_defaults(handler=cmd_brief)
 
-    sens = sub.add_parser(
-        "sensitivity",
-        help="Sobol' indices of the summary metrics over a sweep spec's parameters",
-        description='Runs the spec (design = "saltelli") through the sweep machinery, or '
-        "reuses the runs already stored in --out, then writes sensitivity.csv and .png.",
-    )
-    sens.add_argument("spec", type=Path, help="e.g. scenarios/sweeps/sensitivity_status_quo.toml")
-    model_cli.add_executor_options(sens, resume=False)
-    sens.set_defaults(handler=cmd_sensitivity)
-
-    disc = sub.add_parser(
-        "discover",
-        help="scenario discovery (PRIM): where in parameter space a metric exceeds a threshold",
-        description="Runs the spec through the sweep machinery (or reuses the runs stored in "
-        "--out), then finds the box of parameter values in which METRIC > THRESHOLD.",
-    )
-    disc.add_argument("spec", type=Path, help="sweep spec (TOML)")
-    disc.add_argument("--metric", default="factories_shut", help="summary metric to explain")
-    disc.add_argument(
-        "--threshold", type=float, required=True, help="runs above it are of interest"
-    )
-    disc.add_argument(
-        "--min-density", type=float, default=0.8, help="share of runs in the box above it (0.8)"
-    )
-    model_cli.add_executor_options(disc, resume=False)
-    disc.set_defaults(handler=cmd_discover)
-
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from model.experiments import Comparison
+    from experiments.comparison import Comparison
     from viz.brief import findings_text, write_brief
 
     if args.source and (args.scenarios or args.overrides):
-        raise model_cli.UsageError(
+        raise ArgumentError(
             "--from: a saved comparison already fixes its scenarios; "
             "allowed: --from DIR alone, or scenario files without --from"
         )
-    model_cli._check_writable(args.out)
+    check_output_folder(args.out)
     if args.source:
         comparison = Comparison.load(args.source)
         command = _regenerate_from(comparison, args)
     else:
-        paths = args.scenarios or [model_cli.SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
-        scenarios = model_cli.scenarios_with_overrides(paths, args.overrides)
+        paths = args.scenarios or [SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
+        scenarios = scenarios_with_overrides(paths, args.overrides)
         if args.replicates < 2:
-            raise model_cli.UsageError(
+            raise ArgumentError(
                 f"--replicates: {args.replicates}; "
                 "allowed: an integer >= 2 (a brief reports intervals)"
             )
-        comparison = model_cli.compare_with_progress(
-            scenarios, args.replicates, args.seed, args.jobs
-        )
+        comparison = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
         command = _regenerate(paths, args)
         comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)
     title = args.title or (ARTICLE_TITLE if not args.scenarios and not args.source else None)
@@ -117,69 +93,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from model.design import load_sweep
-    from model.files import write_atomic
-    from model.sensitivity import check_spec, sobol_indices
-    from viz.charts import sensitivity_chart, to_png
-
-    spec = load_sweep(args.spec)
-    check_spec(spec)
-    code, result = model_cli.execute_sweep(spec, args, resume=True)
-    if code:
-        return code
-    indices = sobol_indices(spec, result.runs)
-    write_atomic(result.folder / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
-    png = to_png(sensitivity_chart(indices))
-    write_atomic(result.folder / "sensitivity.png", lambda p: Path(p).write_bytes(png))
-    print(f"Sobol' indices ({spec.samples} base samples, 95% intervals in brackets):")
-    for metric, rows in indices.groupby("metric", sort=False):
-        print(f"  {metric}")
-        for r in rows.sort_values("ST", ascending=False).itertuples():
-            print(
-                f"    {r.parameter:<36} S1 {r.S1:6.2f} [{r.S1_lo:5.2f}, {r.S1_hi:5.2f}]"
-                f"  ST {r.ST:6.2f} [{r.ST_lo:5.2f}, {r.ST_hi:5.2f}] {r.note}"
-            )
-    print(f"wrote {result.folder}/sensitivity.csv and sensitivity.png")
-    return 0
-
-
-def cmd_discover(args: argparse.Namespace) -> int:
-    from model.design import load_sweep
-    from model.discovery import discover
-    from model.files import write_atomic
-    from viz.charts import discovery_chart, to_png
-
-    if not 0 < args.min_density <= 1:
-        raise model_cli.UsageError(
-            f"--min-density: {args.min_density}; allowed: a number above 0, at most 1"
-        )
-    spec = load_sweep(args.spec)
-    code, result = model_cli.execute_sweep(spec, args, resume=True)
-    if code:
-        return code
-    box, x, interesting = discover(
-        result.runs, spec.parameters, args.metric, args.threshold, args.min_density
-    )
-    title = f"Where {args.metric.replace('_', ' ')} > {args.threshold:g}"
-    png = to_png(discovery_chart(x, interesting, box, title))
-    write_atomic(result.folder / "discovery.png", lambda p: Path(p).write_bytes(png))
-    write_atomic(result.folder / "discovery.csv", lambda p: box.limits.to_csv(p))
-    print(f"{int(interesting.sum())} of {len(x)} runs have {args.metric} > {args.threshold:g}.")
-    print(f"Box: {box.describe()}")
-    print(
-        f"  coverage {box.coverage:.0%} (of those runs, the share inside the box), "
-        f"density {box.density:.0%} (of the runs inside, the share above the threshold), "
-        f"mass {box.mass:.0%} (of all runs inside)"
-    )
-    print(f"wrote {result.folder}/discovery.csv and discovery.png")
-    return 0
-
-
 def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     """Check the briefed parameters against the facts; write validation.csv beside the brief."""
+    from experiments.validation import validate
     from model.scenario import DEFAULTS, POLICY_PARAMETERS
-    from model.validation import validate
     from viz.brief import validation_section
 
     base = comparison.scenarios[0].params
@@ -245,7 +162,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     import os
 
     if not 0 <= args.port <= 65535:
-        raise model_cli.UsageError(f"--port: {args.port}; allowed: 0 to 65535")
+        raise ArgumentError(f"--port: {args.port}; allowed: 0 to 65535")
     cache = Path(
         os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", Path(sys.prefix) / "share/solara/cdn")
     )
@@ -267,11 +184,3 @@ def cmd_app(args: argparse.Namespace) -> int:
     # become the server (no parent left behind): Ctrl-C and kill reach it directly
     os.execve(sys.executable, command, env)
     return 0  # not reached
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return model_cli.main(argv, extend=add_viz_commands)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``laborflow`` console script: above the model, the experiments and the views."""

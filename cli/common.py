@@ -1,0 +1,81 @@
+"""What the commands share: exit statuses, common options, output checks, progress bars.
+
+Nothing here imports the model's heavy machinery at import time: ``laborflow --help``
+builds the parser from these functions alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from model.errors import ArgumentError, OutputError
+
+EXIT_OK = 0
+EXIT_RUNS_FAILED = 1
+EXIT_BAD_INPUT = 2
+DEFAULT_SEED = 1
+
+
+def add_set_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{help_text} (repeatable)",
+    )
+
+
+def add_executor_options(parser: argparse.ArgumentParser, resume: bool = True) -> None:
+    """--jobs, --scheduler, --out and --resume: how and where a sweep's runs go."""
+    parser.add_argument(
+        "--jobs", type=int, help="local processes (default: all cores; 1: in this process)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: its scheduler's address (tcp://host:8786), "
+        "or 'local' to start one here with --jobs workers",
+    )
+    parser.add_argument("--out", type=Path, help="result folder (default out/sweep-NAME)")
+    if resume:
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="finish the sweep stored in --out: stored runs are kept, failed ones run again",
+        )
+
+
+def check_jobs(jobs: int | None) -> None:
+    if jobs is not None and jobs < 1:
+        raise ArgumentError(f"--jobs: {jobs}; allowed: an integer >= 1")
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an output folder that cannot be one, before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder; allowed: a folder path")
+
+
+def scenarios_with_overrides(paths: Sequence[Path], assignments: Sequence[str]) -> list:
+    """Scenario files loaded, each with the same ``--set key=value`` overrides applied."""
+    from experiments.comparison import as_scenarios
+    from model.scenario import parse_assignment
+
+    overrides = dict(parse_assignment(a) for a in assignments)
+    return [
+        s.with_overrides(overrides, origin="command line --set") if overrides else s
+        for s in as_scenarios(paths)
+    ]
+
+
+def progress_bar(total: int, unit: str) -> Any:
+    """A progress bar on stderr (stdout stays clean for tables and pipes)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)

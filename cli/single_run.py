@@ -1,0 +1,120 @@
+"""Commands about one scenario: run it, list the scenario files, list the parameters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from cli.common import DEFAULT_SEED, add_set_option, check_output_folder
+from model.errors import ArgumentError
+from model.files import write_atomic
+from model.scenario import SCENARIO_DIR
+
+
+def add_commands(sub: Any) -> None:
+    run = sub.add_parser("run", help="run one scenario and write its results")
+    run.add_argument(
+        "scenario", type=Path, help="scenario file (TOML), e.g. scenarios/status_quo.toml"
+    )
+    run.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    add_set_option(run, "override a parameter, e.g. --set n_workers=5000")
+    run.add_argument("--out", type=Path, help="output folder (default out/SCENARIO-seedN)")
+    run.set_defaults(handler=cmd_run)
+
+    scen = sub.add_parser("scenarios", help="list the scenario files, one line each")
+    scen.add_argument("folder", type=Path, nargs="?", default=SCENARIO_DIR)
+    scen.set_defaults(handler=cmd_scenarios)
+
+    params = sub.add_parser("params", help="list every parameter with default, unit and range")
+    params.set_defaults(handler=cmd_params)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from model.model import LaborModel
+    from model.scenario import load_scenario, parse_assignment
+
+    scenario = load_scenario(args.scenario)
+    overrides = dict(parse_assignment(a) for a in args.overrides)
+    if overrides:
+        scenario = scenario.with_overrides(overrides, origin="command line --set")
+    out = args.out or Path("out") / f"{scenario.name}-seed{args.seed}"
+    check_output_folder(out)
+    model = LaborModel(rng=args.seed, scenario=scenario)
+    model.run_model()
+    summary = model.summary()
+    write_run(out, model.timeseries(), summary, model.shutdowns())
+    print(format_summary(summary))
+    print(f"wrote {out}/timeseries.parquet, timeseries.csv, shutdowns.csv, summary.json")
+    return 0
+
+
+def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None:
+    """Write a run's files; each appears whole or not at all."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
+    write_atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
+    write_atomic(out / "shutdowns.csv", lambda p: shutdowns.to_csv(p, index=False))
+    write_atomic(
+        out / "summary.json", lambda p: Path(p).write_text(json.dumps(summary, indent=2) + "\n")
+    )
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """The few numbers a person reads first, aligned."""
+    prov = s["provenance"]
+
+    def money(x: float) -> str:
+        return f"{x / 1e6:,.1f} M yuan"
+
+    def maybe(x: Any) -> str:
+        return "n/a (outside horizon)" if x is None else f"{x:,}"
+
+    rows = [
+        ("factories shut", f"{s['factories_shut']:,} of {s['factories']:,}"),
+        ("first shutdown", s["first_shutdown"] or "none"),
+        ("peak labour gap", f"{s['peak_labor_gap']:,} positions on {s['peak_labor_gap_date']}"),
+        ("Chinese jobs lost", f"{s['cn_jobs_lost']:,} (in factories that shut)"),
+        ("output lost", money(s["output_lost"])),
+        ("extra wage cost", money(s["extra_wage_cost"])),
+        ("NK workers in China at deadline", maybe(s["nk_in_china_at_deadline"])),
+        ("NK overstaying at deadline", maybe(s["nk_overstaying_at_deadline"])),
+        ("NK deported", f"{s['nk_deported_total']:,}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    head = (
+        f"{s['scenario']} (seed {prov['seed']}, scenario {prov['scenario_hash']}): "
+        f"{s['start_date']} to {s['end_date']}, {s['initial_nk_workers']:,} NK workers, "
+        f"{s['factories']:,} factories"
+    )
+    return "\n".join([head] + [f"  {k:<{width}}  {v}" for k, v in rows])
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from model.scenario import load_scenario
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise ArgumentError(f"{folder}: no such folder of scenarios")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise ArgumentError(f"{folder}: holds no scenario files (*.toml)")
+    width = max(len(str(f)) for f in files)
+    for f in files:
+        sc = load_scenario(f)
+        print(f"{str(f):<{width}}  {sc.title}")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from model.scenario import PARAMETERS
+
+    width = max(len(p.name) for p in PARAMETERS)
+    for p in PARAMETERS:
+        default = "none" if p.default is None else p.default
+        unit = f" {p.unit}" if p.unit and p.unit not in ("date", "MM-DD", "share") else ""
+        print(f"{p.name:<{width}}  {default}{unit}  ({p.allowed()})  {p.doc}")
+    return 0
