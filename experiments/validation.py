@@ -7,7 +7,6 @@ reported as failed: the table is evidence, not decoration.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from model.model import LaborModel
+from model.sanctions import REPATRIATION_DEADLINE
 from model.scenario import SCENARIO_DIR, load_scenario
 
 VALIDATION_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return", "visa_non_extension")
@@ -124,7 +124,7 @@ def _return_after_15_april(runs: Runs) -> tuple[float, bool]:
 def _overstay_not_leave(runs: Runs) -> tuple[float, bool]:
     """Under non-extension: overstayers two months on, as a share of those in China then."""
     shares = []
-    deadline = dt.date(2019, 12, 22)
+    deadline = REPATRIATION_DEADLINE
     for ts in runs.series("visa_non_extension"):
         before = ts.loc[pd.Timestamp(deadline) - pd.Timedelta(days=1), "nk_in_china"]
         later = ts.loc[pd.Timestamp(deadline) + pd.Timedelta(days=60)]

@@ -10,37 +10,45 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
 
 import mesa
 import numpy as np
 
-from model.calendar import DAYS_PER_MONTH, NEVER
+from model.calendar import DAYS_PER_MONTH, NEVER, Horizon
+from model.factories import FactoryTable
+from model.randomness import Streams
 from model.sanctions import REPATRIATION_DEADLINE, UN_TIMELINE
-from model.workers import Status, Visa
-
-if TYPE_CHECKING:
-    from model.model import LaborModel
+from model.workers import Status, Visa, WorkerPopulation
 
 
 class UNSecurityCouncil(mesa.Agent):
-    """Resolutions 2371, 2375 and 2397: dates the members' policies answer to."""
+    """Resolutions 2371, 2375 and 2397: the dates the members' policies answer to.
 
-    def __init__(self, model: LaborModel):
+    The Council acts only through its timeline: it takes no step of its own.
+    """
+
+    def __init__(self, model: mesa.Model, horizon: Horizon):
         super().__init__(model)
         self.timeline = UN_TIMELINE
-        self.deadline_day = model.horizon.day_of(REPATRIATION_DEADLINE)
-
-    def act(self, day: int) -> None:
-        """The Council sets dates; member states act on them."""
+        self.deadline_day = horizon.day_of(REPATRIATION_DEADLINE)
 
 
 class ChinaAuthorities(mesa.Agent):
     """Visa issuance, inspections of visa fraud and overstay, and repatriation."""
 
-    def __init__(self, model: LaborModel):
+    def __init__(
+        self,
+        model: mesa.Model,
+        p: Mapping[str, Any],
+        horizon: Horizon,
+        workers: WorkerPopulation,
+        streams: Streams,
+    ):
         super().__init__(model)
-        p, h = model.p, model.horizon
+        h = horizon
+        self.workers, self.streams = workers, streams
         self.issuance_end_day = h.day_of(p["visa_issuance_end"])
         self.enforcement_day = h.day_of(p["enforcement_start"])
         self.mode = p["repatriation_mode"]
@@ -74,7 +82,7 @@ class ChinaAuthorities(mesa.Agent):
 
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Training or student visa: what a worker gets now that work visas are not issued."""
-        student = self.model.streams.uniform("visa_kind", ids, day) < self.new_student_share
+        student = self.streams.uniform("visa_kind", ids, day) < self.new_student_share
         return np.where(student, Visa.STUDENT, Visa.TRAINING).astype(np.int8)
 
     def act(self, day: int) -> None:
@@ -85,7 +93,7 @@ class ChinaAuthorities(mesa.Agent):
 
     def start_inspections(self, day: int) -> None:
         """From today, training and student visa holders at work and overstayers are sought."""
-        w = self.model.workers
+        w = self.workers
         working = w.with_status(Status.WORKING)
         suspects = np.concatenate(
             [working[w.visa[working] != Visa.WORK], w.with_status(Status.OVERSTAYING)]
@@ -96,25 +104,35 @@ class ChinaAuthorities(mesa.Agent):
         """Draw the day each worker would be caught at this rate (memoryless)."""
         if len(ids) == 0:
             return
-        w = self.model.workers
-        wait = self.model.streams.exponential_days("caught", ids, rate_per_day, day)
+        w = self.workers
+        wait = self.streams.exponential_days("caught", ids, rate_per_day, day)
         w.set_exit_dates(ids, catch_day=np.minimum(day + wait, NEVER))
 
     def order_repatriation(self, day: int) -> None:
         """Give every worker a day to leave, spread over the programme's window."""
-        w = self.model.workers
+        w = self.workers
         ids = w.with_status(Status.WORKING, Status.AWAY, Status.OVERSTAYING)
         window = self.programme_end_day - day + 1
-        offset = self.model.streams.integers("repatriation_order", ids, window)
+        offset = self.streams.integers("repatriation_order", ids, window)
         w.set_exit_dates(ids, leave_day=day + offset)
 
 
 class DPRKLabourAgency(mesa.Agent):
     """Sends workers and replacements, takes the state's share, calls the holiday recall."""
 
-    def __init__(self, model: LaborModel):
+    def __init__(
+        self,
+        model: mesa.Model,
+        p: Mapping[str, Any],
+        horizon: Horizon,
+        workers: WorkerPopulation,
+        streams: Streams,
+        china: ChinaAuthorities,
+        factories: FactoryTable,
+    ):
         super().__init__(model)
-        p, h = model.p, model.horizon
+        h = horizon
+        self.workers, self.streams, self.china, self.factories = workers, streams, china, factories
         self.lag = max(1, p["replacement_lag_days"])
         self.contract_days = p["contract_days"]
         self.state_share = p["nk_state_share"]
@@ -123,10 +141,9 @@ class DPRKLabourAgency(mesa.Agent):
         dep_m, dep_d = map(int, p["holiday_departure"].split("-"))
         ret_m, ret_d = map(int, p["holiday_return"].split("-"))
         self.recall_days = {}
-        for year in range(h.start.year, h.end.year + 1):
-            dep = h.day_of(dt.date(year, dep_m, dep_d))
-            if 0 <= dep < h.n_days:
-                self.recall_days[dep] = (year, h.day_of(dt.date(year, ret_m, ret_d)))
+        for dep in h.yearly(dep_m, dep_d):
+            year = h.date_of(dep).year
+            self.recall_days[dep] = (year, h.day_of(dt.date(year, ret_m, ret_d)))
         self.arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
         self.expected_by_factory = np.zeros(p["n_factories"], dtype=np.int64)
         self.stays = np.array(
@@ -152,24 +169,24 @@ class DPRKLabourAgency(mesa.Agent):
             return
         factories = np.concatenate(batches)
         self.expected_by_factory -= np.bincount(factories, minlength=len(self.expected_by_factory))
-        china = self.model.china
+        china = self.china
         if not china.issues_visa(day, new_worker=True):
             return
-        factories = factories[self.model.factories.operating[factories]]
+        factories = factories[self.factories.operating[factories]]
         if len(factories) == 0:
             return
-        w = self.model.workers
+        w = self.workers
         ids = np.arange(w.n, w.n + len(factories))
         visa = china.visa_kind_for(ids, day)
         w.add(factories, visa, day + self.stays[visa], day + self.contract_days, arrived=day)
 
     def recall_for_holiday(self, day: int, year: int, return_day: int) -> None:
         """Late March: a share of workers go home for 15 April and come back after it."""
-        w = self.model.workers
+        w = self.workers
         ids = w.with_status(Status.WORKING)
         ids = ids[w.leave_day[ids] > return_day]
-        chosen = ids[self.model.streams.uniform("holiday", ids, year) < self.recall_share]
-        spread = self.model.streams.integers("holiday_return", chosen, self.return_spread + 1, year)
+        chosen = ids[self.streams.uniform("holiday", ids, year) < self.recall_share]
+        spread = self.streams.integers("holiday_return", chosen, self.return_spread + 1, year)
         w.set_status(chosen, Status.AWAY, crossing=-1)
         w.return_day[chosen] = return_day + spread
         w.due[chosen] = w.return_day[chosen]

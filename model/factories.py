@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from model.calendar import DAYS_PER_MONTH, NEVER
+from model.calendar import DAYS_PER_MONTH, NEVER, Horizon
 from model.randomness import Streams
 
 if TYPE_CHECKING:
-    from model.model import LaborModel
+    from model.workers import WorkerPopulation
 
 SECTORS = ("garments", "seafood processing", "electronics assembly", "shoes")
 # Labels only (FACTS.md, sectors, qualitative); the shares are an assumption.
@@ -75,7 +75,6 @@ class FactoryTable:
         self.cash = p["cash_buffer_months"] * monthly_cost
         self.operating = np.ones(n, dtype=bool)
         self.shut_day = np.full(n, NEVER, dtype=np.int64)
-        self.shut_because = np.zeros(n, dtype=np.int8)
         self.cn_staff_at_shutdown = np.zeros(n, dtype=np.int64)
         self.understaffed_days = np.zeros(n, dtype=np.int64)
         self.weeks_at_max_offer = np.zeros(n, dtype=np.int64)
@@ -181,12 +180,11 @@ class FactoryTable:
 
     # --- shutdown ---------------------------------------------------------------------
 
-    def shut(self, factories: np.ndarray, day: int, because: ShutBecause) -> np.ndarray:
+    def shut(self, factories: np.ndarray, day: int) -> np.ndarray:
         """Close factories; return the ones that were still operating."""
         factories = factories[self.operating[factories]]
         self.operating[factories] = False
         self.shut_day[factories] = day
-        self.shut_because[factories] = because
         self.cn_staff_at_shutdown[factories] = self.cn_staff[factories]
         self.cn_staff[factories] = 0
         return factories
@@ -195,13 +193,17 @@ class FactoryTable:
 class Factory(mesa.Agent):
     """One factory as a Mesa agent; its state lives in the model's FactoryTable row."""
 
-    def __init__(self, model: LaborModel, row: int):
+    def __init__(
+        self,
+        model: mesa.Model,
+        table: FactoryTable,
+        workers: WorkerPopulation,
+        horizon: Horizon,
+        row: int,
+    ):
         super().__init__(model)
+        self._table, self._workers, self._horizon = table, workers, horizon
         self.row = row
-
-    @property
-    def _table(self) -> FactoryTable:
-        return self.model.factories
 
     @property
     def sector(self) -> str:
@@ -213,11 +215,11 @@ class Factory(mesa.Agent):
 
     @property
     def nk_employed(self) -> int:
-        return int(self.model.workers.employed_by_factory[self.row])
+        return int(self._workers.employed_by_factory[self.row])
 
     @property
     def nk_at_work(self) -> int:
-        return int(self.model.workers.at_work_by_factory[self.row])
+        return int(self._workers.at_work_by_factory[self.row])
 
     @property
     def cn_staff(self) -> int:
@@ -252,7 +254,7 @@ class Factory(mesa.Agent):
     @property
     def shut_date(self) -> str | None:
         day = int(self._table.shut_day[self.row])
-        return None if day >= NEVER else self.model.horizon.date_of(day).isoformat()
+        return None if day >= NEVER else self._horizon.date_of(day).isoformat()
 
     def __repr__(self) -> str:
         return (

@@ -31,7 +31,7 @@ from model.workers import (
     Visa,
     WorkerPopulation,
     WorkerRecord,
-    advance_workers,
+    WorkerRules,
 )
 
 SERIES_COLUMNS = (
@@ -103,12 +103,29 @@ class LaborModel(mesa.Model):
         self.factories = FactoryTable(p, self.streams)
         self.pool = LocalLabourPool(p, self.factories.cn_staff, self.streams)
         self.workers = WorkerPopulation(p["n_factories"], capacity=int(p["n_workers"] * 1.5))
-        self.un = UNSecurityCouncil(self)
-        self.china = ChinaAuthorities(self)
-        self.agency = DPRKLabourAgency(self)
-        self.authorities = [self.un, self.china, self.agency]
+        self.un = UNSecurityCouncil(self, self.horizon)
+        self.china = ChinaAuthorities(self, p, self.horizon, self.workers, self.streams)
+        self.agency = DPRKLabourAgency(
+            self, p, self.horizon, self.workers, self.streams, self.china, self.factories
+        )
+        self.acting_authorities = (self.china, self.agency)  # the Council acts through dates
+        self.worker_rules = WorkerRules(
+            self.workers,
+            self.streams,
+            self.china,
+            self.agency,
+            self.factories,
+            renewal_trip_days=p["renewal_trip_days"],
+            renewal_trip_spread_days=p["renewal_trip_spread_days"],
+            overstay_share=p["overstay_share"],
+            illegal_employment_fine_yuan=p["illegal_employment_fine_yuan"],
+            detention_days=p["detention_days"],
+        )
         self._place_initial_workers()
-        self.factory_agents = [Factory(self, i) for i in range(self.factories.n)]
+        self.factory_agents = [
+            Factory(self, self.factories, self.workers, self.horizon, i)
+            for i in range(self.factories.n)
+        ]
 
         self._month_start = self.horizon.month_starts()
         self._series = {c: np.zeros(self.horizon.n_days) for c in SERIES_COLUMNS}
@@ -167,9 +184,9 @@ class LaborModel(mesa.Model):
             self.running = False
             return
         self.workers.new_day()
-        for authority in self.authorities:
+        for authority in self.acting_authorities:
             authority.act(day)
-        advance_workers(self, day)
+        self.worker_rules.advance(day)
         if day > 0 and self._month_start[day]:
             self._shut(self.factories.pay_month(), day, ShutBecause.CASH)
         daily = self.factories.run_day(self.workers.at_work_by_factory)
@@ -201,7 +218,7 @@ class LaborModel(mesa.Model):
 
     def _shut(self, rows: np.ndarray, day: int, because: ShutBecause) -> None:
         """Close factories: North Korean staff are sent home, Chinese staff back to the pool."""
-        closed = self.factories.shut(rows, day, because)
+        closed = self.factories.shut(rows, day)
         if len(closed) == 0:
             return
         w = self.workers

@@ -41,8 +41,3 @@ UN_TIMELINE: tuple[Milestone, ...] = (
 
 REPATRIATION_DEADLINE = dt.date(2019, 12, 22)
 """UNSC 2397 para 8: 24 months after adoption on 2017-12-22."""
-
-
-def milestones_between(start: dt.date, end: dt.date) -> list[Milestone]:
-    """The milestones that fall inside a run's horizon, for charts and reports."""
-    return [m for m in UN_TIMELINE if start <= m.date <= end]

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 import numpy as np
 
 from model.calendar import NEVER
+from model.randomness import Streams
 
 
 class Status(IntEnum):
@@ -292,104 +294,136 @@ class WorkerPopulation:
         )
 
 
-def advance_workers(model, day: int) -> None:
-    """Apply the day's events to every worker due today, all at once.
+class VisaPolicy(Protocol):
+    """What worker events ask of China: visas, their kind, and inspections."""
 
-    Order of precedence when several fall on one day: the repatriation programme's
-    leave day, being caught, the end of the contract, the end of the visa.
-    """
-    w = model.workers
-    due = w.due_on(day)
-    if len(due) == 0:
-        return
-    status = w.status[due]
-    _return_from_abroad(model, due[status == Status.AWAY], day)
-    w.send_home(due[status == Status.DETAINED], day, LeftBecause.DEPORTED)
-    _events_in_china(model, due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day)
+    def issues_visa(self, day: int, new_worker: bool) -> bool: ...
+    def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray: ...
+    def detection_rate(self, day: int) -> float: ...
+    def schedule_catch(self, ids: np.ndarray, day: int, rate_per_day: float) -> None: ...
 
 
-def _events_in_china(model, ids: np.ndarray, day: int) -> None:
-    w = model.workers
-    leaving_now = w.exit_due[ids] <= day
-    _exits_in_china(model, ids[leaving_now], day)
-    # Everyone else due today is at work with a visa that ends today.
-    expired = ids[~leaving_now]
-    expired = expired[w.status[expired] == Status.WORKING]
-    if model.china.issues_visa(day, new_worker=False):
-        # The article: "visas had expired so they just went back to North Korea to extend them".
-        w.set_status(expired, Status.AWAY, crossing=-1)
-        queue = model.streams.integers(
-            "trip_length", expired, model.p["renewal_trip_spread_days"] + 1, day
-        )
-        w.return_day[expired] = day + model.p["renewal_trip_days"] + queue
-        w.due[expired] = w.return_day[expired]
-        w.trips[expired] += 1
-    else:
-        _refused_renewal(model, expired, day)
+class LabourAgency(Protocol):
+    """What worker events ask of the DPRK agency: visa stays, and replacements."""
+
+    stays: np.ndarray
+
+    def send_replacements(self, factories: np.ndarray, day: int) -> None: ...
 
 
-def _exits_in_china(model, ids: np.ndarray, day: int) -> None:
-    """Told to leave, caught, or contract over, in that order of precedence."""
-    w = model.workers
-    leaving = w.leave_day[ids] <= day
-    w.send_home(ids[leaving], day, LeftBecause.REPATRIATION)
-    ids = ids[~leaving]
-    caught = w.catch_day[ids] <= day
-    _detain(model, ids[caught], day)
-    _leave_for_good(model, ids[~caught], day, LeftBecause.CONTRACT_END)
+class Employers(Protocol):
+    """What worker events ask of the factories: pay a fine."""
+
+    def fine(self, factories: np.ndarray, amount: float) -> None: ...
 
 
-def _refused_renewal(model, ids: np.ndarray, day: int) -> None:
-    """No renewal to be had: stay on illegally (and keep working) or go home."""
-    w = model.workers
-    stays = model.streams.uniform("overstay", ids, day) < model.p["overstay_share"]
-    overstayers = ids[stays]
-    w.set_status(overstayers, Status.OVERSTAYING)
-    model.china.schedule_catch(overstayers, day, model.china.detection_rate(day))
-    _leave_for_good(model, ids[~stays], day, LeftBecause.VISA_REFUSED)
+@dataclass
+class WorkerRules:
+    """The day's events for every worker due: what they use of the model, and nothing more."""
 
+    workers: WorkerPopulation
+    streams: Streams
+    china: VisaPolicy
+    agency: LabourAgency
+    employers: Employers
+    renewal_trip_days: int
+    renewal_trip_spread_days: int
+    overstay_share: float
+    illegal_employment_fine_yuan: float
+    detention_days: int
 
-def _detain(model, ids: np.ndarray, day: int) -> None:
-    """Caught: detained, the employer fined, deported after detention; a replacement is sent."""
-    if len(ids) == 0:
-        return
-    w = model.workers
-    factories = w.factory[ids]
-    model.factories.fine(factories, model.p["illegal_employment_fine_yuan"])
-    w.set_status(ids, Status.DETAINED)
-    w.return_day[ids] = day + max(1, model.p["detention_days"])
-    w.due[ids] = w.return_day[ids]
-    model.agency.send_replacements(factories, day)
+    def advance(self, day: int) -> None:
+        """Apply the day's events to every worker due today, all at once.
 
+        Order of precedence when several fall on one day: the repatriation programme's
+        leave day, being caught, the end of the contract, the end of the visa.
+        """
+        w = self.workers
+        due = w.due_on(day)
+        if len(due) == 0:
+            return
+        status = w.status[due]
+        self._return_from_abroad(due[status == Status.AWAY], day)
+        w.send_home(due[status == Status.DETAINED], day, LeftBecause.DEPORTED)
+        self._events_in_china(due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day)
 
-def _leave_for_good(model, ids: np.ndarray, day: int, because: LeftBecause) -> None:
-    """A worker goes home for good; the agency sends a replacement to the same factory."""
-    model.workers.send_home(ids, day, because)
-    model.agency.send_replacements(model.workers.factory[ids], day)
+    def _events_in_china(self, ids: np.ndarray, day: int) -> None:
+        w = self.workers
+        leaving_now = w.exit_due[ids] <= day
+        self._exits_in_china(ids[leaving_now], day)
+        # Everyone else due today is at work with a visa that ends today.
+        expired = ids[~leaving_now]
+        expired = expired[w.status[expired] == Status.WORKING]
+        if self.china.issues_visa(day, new_worker=False):
+            # The article: "visas had expired so they just went back to North Korea to extend them".
+            w.set_status(expired, Status.AWAY, crossing=-1)
+            queue = self.streams.integers(
+                "trip_length", expired, self.renewal_trip_spread_days + 1, day
+            )
+            w.return_day[expired] = day + self.renewal_trip_days + queue
+            w.due[expired] = w.return_day[expired]
+            w.trips[expired] += 1
+        else:
+            self._refused_renewal(expired, day)
 
+    def _exits_in_china(self, ids: np.ndarray, day: int) -> None:
+        """Told to leave, caught, or contract over, in that order of precedence."""
+        w = self.workers
+        leaving = w.leave_day[ids] <= day
+        w.send_home(ids[leaving], day, LeftBecause.REPATRIATION)
+        ids = ids[~leaving]
+        caught = w.catch_day[ids] <= day
+        self._detain(ids[caught], day)
+        self._leave_for_good(ids[~caught], day, LeftBecause.CONTRACT_END)
 
-def _return_from_abroad(model, ids: np.ndarray, day: int) -> None:
-    """The end of a trip home: back on a new visa, or home for good."""
-    w = model.workers
-    if (w.exit_due[ids] <= day).any():  # a catch day that passed abroad does not count
-        told = w.leave_day[ids] <= day
-        w.send_home(ids[told], day, LeftBecause.REPATRIATION)
-        ids = ids[~told]
-        ended = w.contract_end[ids] <= day
-        _leave_for_good(model, ids[ended], day, LeftBecause.CONTRACT_END)
-        ids = ids[~ended]
-    if not model.china.issues_visa(day, new_worker=False):
-        _leave_for_good(model, ids, day, LeftBecause.VISA_REFUSED)
-        return
-    # Work visas cannot be renewed after 2375: they come back on training or student visas.
-    visa = w.visa[ids]
-    was_work = visa == Visa.WORK
-    if was_work.any():
-        visa[was_work] = model.china.visa_kind_for(ids[was_work], day)
-        w.visa[ids] = visa
-    w.visa_expiry[ids] = day + model.agency.stays[visa]
-    w.set_status(ids, Status.WORKING, crossing=+1)
-    w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
-    stale = ids[w.catch_day[ids] <= day]
-    if len(stale):  # sought while abroad: inspections pick up the search again
-        model.china.schedule_catch(stale, day, model.china.detection_rate(day))
+    def _refused_renewal(self, ids: np.ndarray, day: int) -> None:
+        """No renewal to be had: stay on illegally (and keep working) or go home."""
+        w = self.workers
+        stays = self.streams.uniform("overstay", ids, day) < self.overstay_share
+        overstayers = ids[stays]
+        w.set_status(overstayers, Status.OVERSTAYING)
+        self.china.schedule_catch(overstayers, day, self.china.detection_rate(day))
+        self._leave_for_good(ids[~stays], day, LeftBecause.VISA_REFUSED)
+
+    def _detain(self, ids: np.ndarray, day: int) -> None:
+        """Caught: detained, the employer fined, deported after detention; a replacement is sent."""
+        if len(ids) == 0:
+            return
+        w = self.workers
+        factories = w.factory[ids]
+        self.employers.fine(factories, self.illegal_employment_fine_yuan)
+        w.set_status(ids, Status.DETAINED)
+        w.return_day[ids] = day + max(1, self.detention_days)
+        w.due[ids] = w.return_day[ids]
+        self.agency.send_replacements(factories, day)
+
+    def _leave_for_good(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
+        """A worker goes home for good; the agency sends a replacement to the same factory."""
+        self.workers.send_home(ids, day, because)
+        self.agency.send_replacements(self.workers.factory[ids], day)
+
+    def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
+        """The end of a trip home: back on a new visa, or home for good."""
+        w = self.workers
+        if (w.exit_due[ids] <= day).any():  # a catch day that passed abroad does not count
+            told = w.leave_day[ids] <= day
+            w.send_home(ids[told], day, LeftBecause.REPATRIATION)
+            ids = ids[~told]
+            ended = w.contract_end[ids] <= day
+            self._leave_for_good(ids[ended], day, LeftBecause.CONTRACT_END)
+            ids = ids[~ended]
+        if not self.china.issues_visa(day, new_worker=False):
+            self._leave_for_good(ids, day, LeftBecause.VISA_REFUSED)
+            return
+        # Work visas cannot be renewed after 2375: they come back on training or student visas.
+        visa = w.visa[ids]
+        was_work = visa == Visa.WORK
+        if was_work.any():
+            visa[was_work] = self.china.visa_kind_for(ids[was_work], day)
+            w.visa[ids] = visa
+        w.visa_expiry[ids] = day + self.agency.stays[visa]
+        w.set_status(ids, Status.WORKING, crossing=+1)
+        w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
+        stale = ids[w.catch_day[ids] <= day]
+        if len(stale):  # sought while abroad: inspections pick up the search again
+            self.china.schedule_catch(stale, day, self.china.detection_rate(day))

@@ -314,10 +314,3 @@ def validation_section(table: pd.DataFrame) -> dict[str, str]:
 def findings_text(comp: Comparison) -> str:
     """The key findings as plain text, for the terminal."""
     return "\n".join(f"- {f.text}" for f in key_findings(comp))
-
-
-def comparison_frame(comp: Comparison) -> pd.DataFrame:
-    """The comparison table with readable metric names (for CSV downloads)."""
-    table = comp.table.copy()
-    table.insert(1, "label", [METRIC_INFO.get(m, (m, ""))[0] for m in table.metric])
-    return table

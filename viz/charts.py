@@ -496,9 +496,3 @@ def to_png(fig: Figure, dpi: int = 150) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
-
-
-def to_svg(fig: Figure) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", facecolor="white")
-    return buf.getvalue()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import multiprocessing
 import os
 import threading
@@ -52,19 +51,9 @@ class Progress:
         return not (self.finished or self.cancelled or self.error)
 
 
-def policy_marks(scenarios: Sequence[Scenario]) -> dict[str, dt.date]:
-    """Each non-base scenario's policy start, marked on the band charts."""
-    marks: dict[str, dt.date] = {}
-    for s in scenarios[1:]:
-        for label, start, _ in charts.policy_windows(s):
-            if label != "visa cycling goes on":
-                marks.setdefault(label, start)
-    return marks
-
-
 def draw(comparison: Comparison) -> dict[str, bytes]:
     """The compare view's band charts (the brief draws the same functions)."""
-    marks = policy_marks(comparison.scenarios)
+    marks = charts.policy_marks(comparison.scenarios[1:])
     figures = {
         "labor_gap": charts.labor_gap_chart(comparison.bands, marks),
         "factories_shut": charts.factories_shut_chart(comparison.bands, marks),
