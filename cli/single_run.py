@@ -110,11 +110,16 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from model.scenario import PARAMETERS
+    """Every parameter: its default (the status quo) with unit, what is allowed, what it means."""
+    from model.parameters import PARAMETERS
+    from model.scenario import default_scenario
 
+    status_quo = default_scenario()
     width = max(len(p.name) for p in PARAMETERS)
     for p in PARAMETERS:
-        default = "none" if p.default is None else p.default
+        value = status_quo.params[p.name]
+        default = "none" if value is None else value
         unit = f" {p.unit}" if p.unit and p.unit not in ("date", "MM-DD", "share") else ""
-        print(f"{p.name:<{width}}  {default}{unit}  ({p.allowed()})  {p.doc}")
+        kind = "sourced" if status_quo.records[p.name].sourced else "assumption"
+        print(f"{p.name:<{width}}  {default}{unit}  ({p.allowed()})  {p.doc} [{kind}]")
     return 0

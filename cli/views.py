@@ -96,12 +96,14 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     """Check the briefed parameters against the facts; write validation.csv beside the brief."""
     from experiments.validation import validate
-    from model.scenario import DEFAULTS, POLICY_PARAMETERS
+    from model.parameters import POLICY_PARAMETERS
+    from model.scenario import defaults
     from viz.brief import validation_section
 
     base = comparison.scenarios[0].params
     world = {k: v for k, v in base.items() if k not in POLICY_PARAMETERS}
-    overrides = {k: v for k, v in world.items() if DEFAULTS[k] != v}
+    default = defaults()
+    overrides = {k: v for k, v in world.items() if default[k] != v}
     table = validate(**overrides)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "validation.csv", index=False)

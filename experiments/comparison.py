@@ -263,7 +263,8 @@ def scenario_manifest(s: Scenario) -> dict[str, Any]:
 
 def _scenario_from_manifest(m: dict[str, Any]) -> Scenario:
     """Rebuild a Scenario (values and their sources) from a manifest entry."""
-    from model.scenario import PARAMS_BY_NAME, ParamRecord, coerce
+    from model.parameters import PARAMS_BY_NAME, coerce
+    from model.scenario import ParamRecord
 
     params, records = {}, {}
     for row in m["parameters"]:

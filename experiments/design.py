@@ -48,17 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from model.scenario import (
-    ParamRecord,
-    Scenario,
-    ScenarioError,
-    check_consistency,
-    coerce,
-    load_scenario,
-    lookup,
-    read_toml,
-    source_of,
-)
+from model.errors import ScenarioError
+from model.parameters import check_consistency, coerce, lookup
+from model.scenario import ParamRecord, Scenario, load_scenario, read_toml, source_of
 
 DESIGNS = ("grid", "lhs", "sobol", "saltelli")
 SWEEP_KEYS = (

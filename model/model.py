@@ -24,7 +24,7 @@ from model.labour_market import LocalLabourPool
 from model.provenance import provenance
 from model.randomness import Streams
 from model.sanctions import REPATRIATION_DEADLINE
-from model.scenario import PARAMETERS, Scenario, load_scenario, validate_params
+from model.scenario import Scenario, load_scenario, validate_params
 from model.workers import (
     LeftBecause,
     Status,
@@ -367,17 +367,3 @@ class LaborModel(mesa.Model):
 
     def factory(self, i: int) -> Factory:
         return self.factory_agents[i]
-
-    @staticmethod
-    def parameters() -> list[dict[str, Any]]:
-        """Every parameter with its default, unit, range and meaning."""
-        return [
-            {
-                "name": p.name,
-                "default": p.default,
-                "unit": p.unit,
-                "allowed": p.allowed(),
-                "doc": p.doc,
-            }
-            for p in PARAMETERS
-        ]

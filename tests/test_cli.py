@@ -112,7 +112,7 @@ def test_scenarios_lists_one_line_each(capsys) -> None:
 
 
 def test_params_lists_every_parameter(capsys) -> None:
-    from model.scenario import PARAMETERS
+    from model.parameters import PARAMETERS
 
     assert main(["params"]) == 0
     out = capsys.readouterr().out

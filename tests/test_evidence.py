@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from experiments.validation import FACTS, validate
-from model.scenario import PARAMETERS
+from model.parameters import PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 

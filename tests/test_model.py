@@ -12,7 +12,7 @@ import pytest
 
 from model import LaborModel
 from model.model import SERIES_COLUMNS
-from model.scenario import DEFAULTS, load_scenario
+from model.scenario import defaults, load_scenario
 from model.workers import Status
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -147,7 +147,7 @@ def test_strict_enforcement_deports_and_fines() -> None:
     s = model.summary()
     assert s["nk_deported_total"] > 0
     assert s["fines_total"] == pytest.approx(
-        s["nk_deported_total"] * DEFAULTS["illegal_employment_fine_yuan"], rel=0.05
+        s["nk_deported_total"] * defaults()["illegal_employment_fine_yuan"], rel=0.05
     )
     assert run("status_quo", 2, **SMALL).summary()["nk_deported_total"] == 0
 
@@ -251,7 +251,7 @@ def test_mesa_batch_run_runs_the_model() -> None:
 def test_keyword_construction_matches_the_status_quo_file() -> None:
     """LaborModel(**params) defaults are the status quo file: two doors, one model."""
     scenario = load_scenario(SCENARIOS / "status_quo.toml")
-    assert scenario.params == DEFAULTS
+    assert scenario.params == defaults() == LaborModel().p
     a = LaborModel(rng=3, n_workers=1000, n_factories=10)
     b = LaborModel.from_scenario(
         SCENARIOS / "status_quo.toml", rng=3, n_workers=1000, n_factories=10

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from model import LaborModel
-from model.scenario import (
-    DEFAULTS,
-    PARAMETERS,
-    POLICY_PARAMETERS,
-    ScenarioError,
-    load_scenario,
-    parse_assignment,
-    validate_params,
-)
+from model.errors import ScenarioError
+from model.parameters import PARAMETERS, POLICY_PARAMETERS
+from model.scenario import defaults, load_scenario, parse_assignment, validate_params
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 REQUIRED = (
@@ -95,7 +89,8 @@ BASE = str(SCENARIOS / "status_quo.toml")
         ),
         (
             '[parameters]\nn_workers = { value = "many", source = "x" }',
-            "parameters.n_workers: 'many' is not a number; allowed: an integer from 1 to 5000000",
+            "parameters.n_workers: 'many' is not a number; "
+            "allowed: a whole number from 1 to 5,000,000",
         ),
         (
             '[parameters]\nn_workers = { value = 2.5, source = "x" }',
@@ -131,7 +126,14 @@ BASE = str(SCENARIOS / "status_quo.toml")
             '[parameters]\nholiday_return = { value = "13-40", source = "x" }',
             "holiday_return: '13-40' is not a month-day",
         ),
-        ('[scenario]\nextends = "missing.toml"', "missing.toml: no such scenario file"),
+        (
+            '[scenario]\nextends = "missing.toml"',
+            "scenario.extends: 'missing.toml' does not exist",
+        ),
+        (
+            '[parameters]\nn_workers = { value = 5, unit = "people", source = "x" }',
+            "parameters.n_workers.unit: 'people' is not this parameter's unit; allowed: 'workers'",
+        ),
         ('[scenario]\ncolour = "red"', "scenario.colour: unknown key"),
         ("[params]\n", "params: unknown table"),
     ],
@@ -143,7 +145,7 @@ def test_bad_scenario_files_are_explained(tmp_path: Path, text: str, expected: s
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     message = str(err.value)
-    assert message.startswith(str(path) if "missing.toml" not in expected else str(tmp_path))
+    assert message.startswith(str(path))  # the file to fix, even when the mistake points away
     assert expected in message
     assert "\n" not in message
 
@@ -159,6 +161,26 @@ def test_abrupt_return_must_be_abrupt(tmp_path: Path) -> None:
         load_scenario(path)
 
 
+def test_defaults_live_in_the_status_quo_file_alone(tmp_path: Path) -> None:
+    """A file that extends nothing starts from the status quo; the status quo sets everything."""
+    own = write(tmp_path, '[parameters]\nn_workers = { value = 5000, assumption = "small" }')
+    scenario = load_scenario(own)
+    assert scenario.params == {**defaults(), "n_workers": 5000}
+    assert scenario.records["training_stay_days"].defined_in == "status_quo.toml"
+    assert {p.name for p in PARAMETERS} == set(defaults())
+
+
+def test_the_status_quo_must_set_every_parameter(tmp_path: Path, monkeypatch) -> None:
+    import model.scenario as scenario_module
+
+    text = (SCENARIOS / "status_quo.toml").read_text()
+    cut = "\n".join(line for line in text.splitlines() if not line.startswith("detention_days"))
+    root = write(tmp_path, cut, "status_quo.toml")
+    monkeypatch.setattr(scenario_module, "DEFAULTS_FILE", root)
+    with pytest.raises(ScenarioError, match="parameters.detention_days: missing; the status quo"):
+        load_scenario(root)
+
+
 def test_extends_loop_is_caught(tmp_path: Path) -> None:
     write(tmp_path, '[scenario]\nextends = "b.toml"', "a.toml")
     write(tmp_path, '[scenario]\nextends = "a.toml"', "b.toml")
@@ -171,7 +193,7 @@ def test_keyword_parameters_are_validated_too() -> None:
         LaborModel(overstay_share=2.0)
     with pytest.raises(ScenarioError, match="unknown parameter"):
         LaborModel(workers=10)
-    assert validate_params({})["n_workers"] == DEFAULTS["n_workers"]
+    assert validate_params({})["n_workers"] == defaults()["n_workers"]
     assert validate_params({"start_date": "2018-02-01"})["start_date"] == dt.date(2018, 2, 1)
 
 

@@ -21,8 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from experiments.comparison import METRIC_INFO, MILLION_YUAN, Comparison, paired_difference
 from model.files import write_atomic
+from model.parameters import PARAMETERS
 from model.sanctions import UN_TIMELINE
-from model.scenario import PARAMETERS
 from viz import charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

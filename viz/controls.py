@@ -14,15 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.scenario import (
-    PARAMS_BY_NAME,
-    SCENARIO_DIR,
-    Scenario,
-    ScenarioError,
-    coerce,
-    load_scenario,
-    validate_params,
-)
+from model.errors import ScenarioError
+from model.parameters import PARAMS_BY_NAME, coerce
+from model.scenario import SCENARIO_DIR, Scenario, load_scenario, validate_params
 
 WHERE = "LaborModel"
 """How model errors start (``LaborModel: FIELD: ...``): the field tells which control is wrong."""
@@ -30,10 +24,9 @@ WHERE = "LaborModel"
 
 @dataclass(frozen=True)
 class Control:
-    """One parameter as the live view shows it."""
+    """One parameter as the live view shows it: its label is the parameter's own."""
 
     name: str
-    label: str
     group: str
     hint: str = ""
 
@@ -41,39 +34,26 @@ class Control:
     def kind(self) -> str:
         return PARAMS_BY_NAME[self.name].kind
 
+    @property
+    def label(self) -> str:
+        return PARAMS_BY_NAME[self.name].label
+
 
 CONTROLS: tuple[Control, ...] = (
-    Control("n_workers", "North Korean workers", "Scale", "workers at the start"),
-    Control("n_factories", "Factories", "Scale", "factories employing them"),
-    Control(
-        "cn_jobseekers_per_nk_worker",
-        "Chinese labour pool",
-        "Labour market",
-        "local job seekers per North Korean worker",
-    ),
-    Control(
-        "cn_reservation_wage_median_yuan",
-        "Chinese wage asked",
-        "Labour market",
-        "median, yuan per month",
-    ),
-    Control("nk_wage_yuan_per_month", "North Korean wage", "Labour market", "yuan per month"),
-    Control("repatriation_mode", "Repatriation", "Repatriation", "China's programme"),
-    Control("repatriation_start", "Repatriation starts", "Repatriation", "YYYY-MM-DD"),
-    Control("repatriation_end", "Everyone gone by", "Repatriation", "YYYY-MM-DD"),
-    Control("training_stay_days", "Training-visa stay", "Visas", "days"),
-    Control("student_stay_days", "Student-visa stay", "Visas", "days"),
-    Control("visa_issuance_end", "No visas issued from", "Visas", "YYYY-MM-DD or none"),
-    Control("enforcement_start", "Fraud inspections from", "Enforcement", "YYYY-MM-DD or none"),
-    Control(
-        "fraud_detection_per_month",
-        "Inspection catch rate",
-        "Enforcement",
-        "chance per month once inspections start",
-    ),
-    Control(
-        "overstay_share", "Overstay share", "Enforcement", "share refused a visa who stay on (0-1)"
-    ),
+    Control("n_workers", "Scale", "workers at the start"),
+    Control("n_factories", "Scale", "factories employing them"),
+    Control("cn_jobseekers_per_nk_worker", "Labour market", "per North Korean worker"),
+    Control("cn_reservation_wage_median_yuan", "Labour market", "median, yuan per month"),
+    Control("nk_wage_yuan_per_month", "Labour market", "yuan per month"),
+    Control("repatriation_mode", "Repatriation", "China's programme"),
+    Control("repatriation_start", "Repatriation", "YYYY-MM-DD"),
+    Control("repatriation_end", "Repatriation", "YYYY-MM-DD"),
+    Control("training_stay_days", "Visas", "days"),
+    Control("student_stay_days", "Visas", "days"),
+    Control("visa_issuance_end", "Visas", "YYYY-MM-DD or none"),
+    Control("enforcement_start", "Enforcement", "YYYY-MM-DD or none"),
+    Control("fraud_detection_per_month", "Enforcement", "chance per month once inspections start"),
+    Control("overstay_share", "Enforcement", "share refused a visa who stay on (0-1)"),
 )
 CONTROLS_BY_NAME = {c.name: c for c in CONTROLS}
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(c.group for c in CONTROLS))
