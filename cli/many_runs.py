@@ -115,21 +115,14 @@ def compare_with_progress(scenarios: list, replicates: int, seed: int, jobs: int
 
 def format_comparison(result) -> str:
     """Means with 95% intervals, then paired differences from the base, as text tables."""
-    from experiments.comparison import MILLION_YUAN, metric_label
+    from model import metrics
 
     names = [s.name for s in result.scenarios]
-
-    def cell(metric: str, mean: float, lo: float, hi: float, signed: bool = False) -> str:
-        k = 1e-6 if metric in MILLION_YUAN else 1.0
-        sign = "+" if signed else ""
-        if lo != lo:  # one replicate: no interval
-            return f"{mean * k:{sign},.0f}"
-        return f"{mean * k:{sign},.0f} [{lo * k:{sign},.0f}, {hi * k:{sign},.0f}]"
 
     def block(title: str, columns: list[str], value: Callable[[dict, str], str]) -> list[str]:
         grid = [["", *columns]]
         for metric in dict.fromkeys(result.table.metric):
-            grid.append([metric_label(metric)])
+            grid.append([metrics.measure(metric).label_with_unit])
             for name in columns:
                 try:
                     grid[-1].append(value(result.metric(metric, name), metric))
@@ -152,13 +145,19 @@ def format_comparison(result) -> str:
         "scenario); 95% intervals in brackets",
         "",
     ]
-    lines += block("Mean per scenario", names, lambda r, m: cell(m, r["mean"], r["lo"], r["hi"]))
+    lines += block(
+        "Mean per scenario",
+        names,
+        lambda r, m: metrics.fmt_estimate(m, r["mean"], r["lo"], r["hi"]),
+    )
     if len(names) > 1:
         lines += [""]
         lines += block(
             f"Paired difference from {names[0]}",
             names[1:],
-            lambda r, m: cell(m, r["diff_mean"], r["diff_lo"], r["diff_hi"], signed=True),
+            lambda r, m: metrics.fmt_estimate(
+                m, r["diff_mean"], r["diff_lo"], r["diff_hi"], signed=True
+            ),
         )
     return "\n".join(lines)
 

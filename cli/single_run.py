@@ -64,31 +64,41 @@ def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None
 
 
 def format_summary(s: dict[str, Any]) -> str:
-    """The few numbers a person reads first, aligned."""
-    prov = s["provenance"]
+    """The few numbers a person reads first, aligned; labels and units from model.metrics."""
+    from model import metrics
 
-    def money(x: float) -> str:
-        return f"{x / 1e6:,.1f} M yuan"
-
-    def maybe(x: Any) -> str:
-        return "n/a (outside horizon)" if x is None else f"{x:,}"
+    def value(name: str, suffix: str = "") -> str:
+        if s[name] is None:
+            return "n/a (outside horizon)"
+        m = metrics.measure(name)
+        unit = f" {m.unit}" if m.scale != 1 else ""
+        return metrics.fmt(name, s[name]) + unit + suffix
 
     rows = [
-        ("factories shut", f"{s['factories_shut']:,} of {s['factories']:,}"),
-        ("first shutdown", s["first_shutdown"] or "none"),
-        ("peak labour gap", f"{s['peak_labor_gap']:,} positions on {s['peak_labor_gap_date']}"),
-        ("Chinese jobs lost", f"{s['cn_jobs_lost']:,} (in factories that shut)"),
-        ("output lost", money(s["output_lost"])),
-        ("extra wage cost", money(s["extra_wage_cost"])),
-        ("NK workers in China at deadline", maybe(s["nk_in_china_at_deadline"])),
-        ("NK overstaying at deadline", maybe(s["nk_overstaying_at_deadline"])),
-        ("NK deported", f"{s['nk_deported_total']:,}"),
+        (metrics.label("factories_shut"), value("factories_shut", f" of {s['factories']:,}")),
+        ("First shutdown", s["first_shutdown"] or "none"),
+        (
+            metrics.label("peak_labor_gap"),
+            value("peak_labor_gap", f" on {s['peak_labor_gap_date']}"),
+        ),
+    ]
+    rows += [
+        (metrics.label(name), value(name))
+        for name in (
+            "cn_jobs_lost",
+            "output_lost",
+            "extra_wage_cost",
+            "nk_in_china_at_deadline",
+            "nk_overstaying_at_deadline",
+            "nk_deported_total",
+        )
     ]
     width = max(len(k) for k, _ in rows)
+    prov = s["provenance"]
     head = (
         f"{s['scenario']} (seed {prov['seed']}, scenario {prov['scenario_hash']}): "
-        f"{s['start_date']} to {s['end_date']}, {s['initial_nk_workers']:,} NK workers, "
-        f"{s['factories']:,} factories"
+        f"{s['start_date']} to {s['end_date']}, {s['initial_nk_workers']:,} North Korean "
+        f"workers, {s['factories']:,} factories"
     )
     return "\n".join([head] + [f"  {k:<{width}}  {v}" for k, v in rows])
 

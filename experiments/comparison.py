@@ -27,60 +27,9 @@ import pandas as pd
 from scipy import stats
 
 from experiments.executors import local_executor
+from model import metrics
+from model.metrics import BANDED, COMPARED
 from model.scenario import Scenario, ScenarioError, load_scenario
-
-METRICS: tuple[str, ...] = (
-    "factories_shut",
-    "peak_labor_gap",
-    "cn_jobs_lost",
-    "output_lost",
-    "extra_wage_cost",
-    "nk_in_china_at_deadline",
-    "nk_overstaying_at_deadline",
-    "nk_deported_total",
-    "wage_bill_total",
-)
-"""Summary metrics compared across scenarios, in the order tables show them."""
-
-METRIC_INFO: dict[str, tuple[str, str]] = {
-    "factories_shut": ("Factories shut", "factories"),
-    "peak_labor_gap": ("Peak labour gap", "positions"),
-    "cn_jobs_lost": ("Chinese jobs lost with shut factories", "jobs"),
-    "output_lost": ("Output lost", "million yuan"),
-    "extra_wage_cost": ("Extra wage cost", "million yuan"),
-    "nk_in_china_at_deadline": ("North Korean workers in China on 22 Dec 2019", "workers"),
-    "nk_overstaying_at_deadline": ("Overstaying on 22 Dec 2019", "workers"),
-    "nk_deported_total": ("Deported", "workers"),
-    "wage_bill_total": ("Wage bill", "million yuan"),
-}
-"""What tables call each metric, and its unit (money is shown in millions of yuan)."""
-MILLION_YUAN = frozenset(m for m, (_, unit) in METRIC_INFO.items() if unit == "million yuan")
-
-
-def metric_label(metric: str) -> str:
-    """'Output lost (million yuan)': a metric's name for people, with a unit where it helps."""
-    label, unit = METRIC_INFO.get(metric, (metric, ""))
-    return f"{label} ({unit})" if unit in ("million yuan", "positions") else label
-
-
-BAND_VARIABLES: tuple[str, ...] = (
-    "nk_in_china",
-    "nk_working",
-    "nk_away",
-    "nk_overstaying",
-    "nk_detained",
-    "nk_repatriated",
-    "labor_gap",
-    "positions",
-    "factories_operating",
-    "factories_shut",
-    "cn_employed",
-    "wage_bill",
-    "output",
-    "border_entries",
-    "border_exits",
-)
-"""Daily series summarised as bands (10%, median, 90% across replicates)."""
 
 QUANTILES = (0.1, 0.5, 0.9)
 COMPARISON_FILES = ("manifest.json", "runs.parquet", "comparison.parquet", "bands.parquet")
@@ -129,7 +78,9 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return mean, mean - half, mean + half
 
 
-def summarize_runs(runs: pd.DataFrame, base: str, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+def summarize_runs(
+    runs: pd.DataFrame, base: str, metrics: Sequence[str] = COMPARED
+) -> pd.DataFrame:
     """Per metric and scenario: mean with 95% interval, and paired difference from base."""
     rows = []
     scenarios = list(dict.fromkeys(runs["scenario"]))
@@ -159,7 +110,7 @@ def summarize_runs(runs: pd.DataFrame, base: str, metrics: Sequence[str] = METRI
     return pd.DataFrame(rows)
 
 
-def series_bands(series: pd.DataFrame, variables: Sequence[str] = BAND_VARIABLES) -> pd.DataFrame:
+def series_bands(series: pd.DataFrame, variables: Sequence[str] = BANDED) -> pd.DataFrame:
     """Per scenario, date and variable: the 10%, 50% and 90% quantiles across replicates."""
     frames = []
     for name, group in series.groupby("scenario", sort=False):
@@ -210,7 +161,10 @@ class Comparison:
         self.runs.to_parquet(folder / "runs.parquet", index=False)
         self.runs.to_csv(folder / "runs.csv", index=False)
         self.table.to_parquet(folder / "comparison.parquet", index=False)
-        self.table.to_csv(folder / "comparison.csv", index=False)
+        readable = self.table.copy()  # for people: each metric's label and unit beside its name
+        readable.insert(1, "label", [metrics.measure(m).label for m in readable.metric])
+        readable.insert(2, "unit", [metrics.measure(m).stored_unit for m in readable.metric])
+        readable.to_csv(folder / "comparison.csv", index=False)
         self.bands.to_parquet(folder / "bands.parquet", index=False)
         manifest = {
             "kind": "laborflow comparison",

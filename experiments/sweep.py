@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.comparison import METRICS, flatten_summary, mean_interval, run_one
+from experiments.comparison import flatten_summary, mean_interval, run_one
 from experiments.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
 from experiments.executors import open_executor, worker_slots
 from experiments.store import (
@@ -52,6 +52,7 @@ from experiments.store import (
     read_runs,
     read_series,
 )
+from model.metrics import COMPARED
 from model.scenario import Scenario
 
 FAIL_ENV = "LABORFLOW_FAIL_RUN_IDS"
@@ -155,13 +156,13 @@ class SweepResult:
         """Stored daily series (sampled as the spec says), of all or some runs."""
         return read_series(self.folder, run_ids, columns)
 
-    def summary(self, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    def summary(self, metrics: Sequence[str] = COMPARED) -> pd.DataFrame:
         """Per point and metric: mean over replicates with a 95% interval."""
         return summarize_sweep(self.runs, self.spec.parameters, metrics)
 
 
 def summarize_sweep(
-    runs: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str] = METRICS
+    runs: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str] = COMPARED
 ) -> pd.DataFrame:
     """Per point and metric: parameter values, runs that succeeded, mean, 95% interval."""
     ok = runs[runs["status"] == "ok"]

@@ -21,6 +21,7 @@ from model.authorities import ChinaAuthorities, DPRKLabourAgency, UNSecurityCoun
 from model.calendar import NEVER, Horizon
 from model.factories import SECTORS, Factory, FactoryTable, ShutBecause
 from model.labour_market import LocalLabourPool
+from model.metrics import SERIES
 from model.provenance import provenance
 from model.randomness import Streams
 from model.sanctions import REPATRIATION_DEADLINE
@@ -34,32 +35,8 @@ from model.workers import (
     WorkerRules,
 )
 
-SERIES_COLUMNS = (
-    "nk_in_china",
-    "nk_working",
-    "nk_away",
-    "nk_overstaying",
-    "nk_detained",
-    "nk_repatriated",
-    "nk_arrived",
-    "nk_work_visa",
-    "nk_training_visa",
-    "nk_student_visa",
-    "border_entries",
-    "border_exits",
-    "cn_employed",
-    "cn_job_seekers",
-    "positions",
-    "labor_gap",
-    "factories_operating",
-    "factories_distressed",
-    "factories_shut",
-    "wage_bill",
-    "output",
-    "extra_wage_cost",
-    "nk_wages_to_state",
-)
-"""Daily time series; money in yuan per day, people and positions as counts."""
+SERIES_COLUMNS = tuple(m.name for m in SERIES)
+"""Daily time series (``model.metrics`` describes each): counts, and money in yuan per day."""
 
 
 def _seed_from(rng: Any) -> int:
@@ -279,9 +256,9 @@ class LaborModel(mesa.Model):
         """The daily series recorded so far, one row per simulated date."""
         n = self._recorded
         df = pd.DataFrame({c: self._series[c][:n] for c in SERIES_COLUMNS})
-        for c in SERIES_COLUMNS:
-            if c not in ("wage_bill", "output", "extra_wage_cost", "nk_wages_to_state"):
-                df[c] = df[c].astype(np.int64)
+        for m in SERIES:
+            if m.integer:
+                df[m.name] = df[m.name].astype(np.int64)
         df.insert(0, "date", pd.to_datetime(self.horizon.dates()[:n]))
         return df
 

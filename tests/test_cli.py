@@ -31,7 +31,7 @@ def test_run_writes_series_and_summary(tmp_path: Path, capsys) -> None:
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "abrupt_return (seed 3" in printed and "factories shut" in printed
+    assert "abrupt_return (seed 3" in printed and "Factories shut" in printed
     parquet = pd.read_parquet(out / "timeseries.parquet")
     csv = pd.read_csv(out / "timeseries.csv", parse_dates=["date"])
     assert len(parquet) == len(csv) == 1096

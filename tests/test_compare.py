@@ -10,13 +10,9 @@ import pandas as pd
 import pytest
 
 from cli.main import main
-from experiments.comparison import (
-    BAND_VARIABLES,
-    METRICS,
-    Comparison,
-    compare,
-)
+from experiments.comparison import Comparison, compare
 from experiments.executors import InlineExecutor, local_executor
+from model.metrics import BANDED, COMPARED
 from model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +37,7 @@ def test_a_scenario_against_itself_differs_by_exactly_zero(tmp_path: Path, capsy
     assert main(["compare", str(path), str(path), "--replicates", "3", "--out", str(out)]) == 0
     table = pd.read_csv(out / "comparison.csv")
     other = table[table.scenario == "small#2"]
-    assert set(other.metric) == set(table.metric) and len(other) >= len(METRICS) - 2
+    assert set(other.metric) == set(table.metric) and len(other) >= len(COMPARED) - 2
     for column in ("diff_mean", "diff_lo", "diff_hi"):
         assert (other[column] == 0.0).all(), column
     assert "Paired difference from small" in capsys.readouterr().out
@@ -84,7 +80,7 @@ def test_saved_comparison_has_parquet_csv_bands_and_loads_back(tmp_path: Path) -
     assert loaded.scenarios[1].params == load_scenario(b).params
     bands = loaded.bands
     days = 790  # 2018-01-01 to 2020-02-29
-    assert len(bands) == 2 * len(BAND_VARIABLES) * days
+    assert len(bands) == 2 * len(BANDED) * days
     assert ((bands.q10 <= bands.q50) & (bands.q50 <= bands.q90)).all()
     row = result.metric("nk_deported_total", "small_strict")
     assert row["lo"] <= row["mean"] <= row["hi"]

@@ -19,30 +19,14 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from experiments.comparison import METRIC_INFO, MILLION_YUAN, Comparison, paired_difference
+from experiments.comparison import Comparison, paired_difference
+from model import metrics
 from model.files import write_atomic
 from model.parameters import PARAMETERS
 from model.sanctions import UN_TIMELINE
 from viz import charts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-def fmt(value: float, metric: str, signed: bool = False) -> str:
-    """One number as the brief prints it (the tests read these strings back from the PDF)."""
-    if value != value:
-        return "n/a"
-    if metric in MILLION_YUAN:
-        value = value / 1e6
-    sign = "+" if signed and value > 0 else ""
-    text = f"{value:,.0f}"
-    return sign + text if text not in ("-0", "+0") else "0"
-
-
-def fmt_interval(lo: float, hi: float, metric: str, signed: bool = False) -> str:
-    if lo != lo:
-        return "one replicate: no interval"
-    return f"95% interval {fmt(lo, metric, signed)} to {fmt(hi, metric, signed)}"
 
 
 @dataclass(frozen=True)
@@ -55,9 +39,7 @@ class Number:
     hi: float
 
     def __str__(self) -> str:
-        if self.lo == self.hi == self.mean:  # every replicate agrees: no interval to give
-            return fmt(self.mean, self.metric)
-        return f"{fmt(self.mean, self.metric)} ({fmt_interval(self.lo, self.hi, self.metric)})"
+        return metrics.fmt_estimate(self.metric, self.mean, self.lo, self.hi, words=True)
 
 
 @dataclass(frozen=True)
@@ -180,23 +162,24 @@ def results_table(comp: Comparison) -> dict[str, Any]:
     names = [s.name for s in comp.scenarios]
     rows = []
     for metric in dict.fromkeys(comp.table.metric):
-        label, unit = METRIC_INFO.get(metric, (metric, ""))
+        m = metrics.measure(metric)
         cells, diffs = [], []
         for name in names:
             r = comp.metric(metric, name)
-            cells.append({"mean": fmt(r["mean"], metric), "ci": _ci(r["lo"], r["hi"], metric)})
-            diffs.append(
+            cells.append(
                 {
-                    "mean": fmt(r["diff_mean"], metric, signed=True),
-                    "ci": _ci(r["diff_lo"], r["diff_hi"], metric, signed=True),
+                    "mean": metrics.fmt(metric, r["mean"]),
+                    "ci": metrics.fmt_interval(metric, r["lo"], r["hi"]),
                 }
             )
-        rows.append({"label": label, "unit": unit, "cells": cells, "diffs": diffs[1:]})
+            diffs.append(
+                {
+                    "mean": metrics.fmt(metric, r["diff_mean"], signed=True),
+                    "ci": metrics.fmt_interval(metric, r["diff_lo"], r["diff_hi"], signed=True),
+                }
+            )
+        rows.append({"label": m.label, "unit": m.unit, "cells": cells, "diffs": diffs[1:]})
     return {"names": names, "titles": [_label(n) for n in names], "rows": rows}
-
-
-def _ci(lo: float, hi: float, metric: str, signed: bool = False) -> str:
-    return "" if lo != lo else f"[{fmt(lo, metric, signed)}, {fmt(hi, metric, signed)}]"
 
 
 def assumptions(comp: Comparison) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from model import metrics  # noqa: E402
 from model.sanctions import UN_TIMELINE  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
 
@@ -33,19 +34,15 @@ SCENARIO_COLORS = {
     "china_wide": "#8c6d31",
 }
 EXTRA_COLORS = ("#e09f3e", "#335c67", "#9e2a2b", "#540b0e", "#5f0f40", "#0f4c5c")
-STATE_COLORS = {"operating": "#2a9d8f", "short-staffed": "#e9c46a", "shut": "#d1495b"}
-STATUS_COLORS = {
-    "nk_working": "#1f6fb4",
-    "nk_away": "#8ecae6",
-    "nk_overstaying": "#e09f3e",
-    "nk_detained": "#d1495b",
+STATE_COLORS = {
+    state: metrics.measure(series).color
+    for state, series in (
+        ("operating", "factories_operating"),
+        ("short-staffed", "factories_distressed"),
+        ("shut", "factories_shut"),
+    )
 }
-STATUS_LABELS = {
-    "nk_working": "working (valid visa)",
-    "nk_away": "away (renewal trip, holiday)",
-    "nk_overstaying": "overstaying",
-    "nk_detained": "detained",
-}
+"""A factory's state, coloured as the series that counts factories in that state."""
 KEY_DATES = {"2375", "2397", "2397 deadline", "2397 midterm report", "2397 final report"}
 
 FONT = {"family": "DejaVu Sans", "size": 9}
@@ -237,12 +234,12 @@ def status_chart(
     ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
     """
     fig, ax = new_figure()
-    cols = [c for c in STATUS_COLORS if c in ts]
+    cols = [c for c in metrics.WORKER_STATUSES if c in ts]
     ax.stackplot(
         pd.to_datetime(ts.date),
         *(ts[c] for c in cols),
-        labels=[STATUS_LABELS[c] for c in cols],
-        colors=[STATUS_COLORS[c] for c in cols],
+        labels=[metrics.label(c) for c in cols],
+        colors=[metrics.measure(c).color for c in cols],
         alpha=0.9,
         linewidth=0,
     )
@@ -322,7 +319,7 @@ def factory_map(factories: pd.DataFrame, title: str = "Factories") -> Figure:
 def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
     """North Korean workers by status (medians across replicates), one panel per scenario."""
     names = list(dict.fromkeys(bands.scenario))
-    cols = [c for c in STATUS_COLORS if c in set(bands.variable)]
+    cols = [c for c in metrics.WORKER_STATUSES if c in set(bands.variable)]
     fig = Figure(figsize=(7.5, 1.0 + 1.55 * len(names)), layout="constrained")
     axes = fig.subplots(len(names), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names, strict=True):
@@ -333,8 +330,8 @@ def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
         ax.stackplot(
             dates,
             *(wide[c] for c in cols),
-            labels=[STATUS_LABELS[c] for c in cols],
-            colors=[STATUS_COLORS[c] for c in cols],
+            labels=[metrics.label(c) for c in cols],
+            colors=[metrics.measure(c).color for c in cols],
             alpha=0.9,
             linewidth=0,
         )

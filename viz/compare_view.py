@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import html
 import io
-import math
 
 import pandas as pd
 import solara
 
-from experiments.comparison import Comparison, metric_label
+from experiments.comparison import Comparison
+from model import metrics
 from model.scenario import Scenario
 from viz import brief
 from viz.compare_job import CompareJob, Progress
@@ -24,27 +24,6 @@ from viz.widgets import TextControl
 
 REPLICATE_CHOICES = (2, 4, 8, 16, 32)
 DEFAULT_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return")
-MILLION = {"output_lost", "extra_wage_cost", "wage_bill_total"}
-CHART_TITLES = {
-    "labor_gap": "Labour gap",
-    "factories_shut": "Factories shut",
-    "nk_in_china": "North Korean workers in China",
-}
-
-
-def _num(value: float, metric: str, signed: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if metric in MILLION:
-        value = value / 1e6
-    text = f"{value:+,.0f}" if signed else f"{value:,.0f}"
-    return "0" if text in ("+0", "-0") else text
-
-
-def _interval(lo: float, hi: float, metric: str, signed: bool = False) -> str:
-    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return ""
-    return f"[{_num(lo, metric, signed)}, {_num(hi, metric, signed)}]"
 
 
 def table_html(comparison: Comparison) -> str:
@@ -62,16 +41,18 @@ def table_html(comparison: Comparison) -> str:
         group = t[t.metric == metric]
         for i, r in enumerate(group.itertuples()):
             is_base = r.scenario == base
-            label = html.escape(metric_label(metric)) if i == 0 else ""
+            diff = metrics.fmt(metric, r.diff_mean, signed=True, missing="–")
+            diff_ci = metrics.fmt_interval(metric, r.diff_lo, r.diff_hi, signed=True)
+            label = html.escape(metrics.measure(metric).label_with_unit) if i == 0 else ""
             cls = "first" if i == 0 else ""
             rows.append(
                 f"<tr class='{cls}'><td class='metric'>{label}</td>"
                 f"<td>{html.escape(r.scenario.replace('_', ' '))}</td>"
                 f"<td class='n'>{r.n}</td>"
-                f"<td class='n'>{_num(r.mean, metric)}</td>"
-                f"<td class='ci'>{_interval(r.lo, r.hi, metric)}</td>"
-                f"<td class='n'>{'base' if is_base else _num(r.diff_mean, metric, True)}</td>"
-                f"<td class='ci'>{'' if is_base else _interval(r.diff_lo, r.diff_hi, metric, True)}"
+                f"<td class='n'>{metrics.fmt(metric, r.mean, missing='–')}</td>"
+                f"<td class='ci'>{metrics.fmt_interval(metric, r.lo, r.hi)}</td>"
+                f"<td class='n'>{'base' if is_base else diff}</td>"
+                f"<td class='ci'>{'' if is_base else diff_ci}"
                 "</td></tr>"
             )
     body = "".join(rows)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from model import metrics
 from model.model import LaborModel
 from model.scenario import Scenario
 from viz import charts
@@ -156,15 +157,21 @@ def headline(model: LaborModel) -> tuple[tuple[str, str], ...]:
     s = model.summary()
     peak = f"{s['peak_labor_gap']:,} on {s['peak_labor_gap_date']}" if s["days"] else "–"
     in_china = int(model.nk_in_china) if s["days"] else s["initial_nk_workers"]
+
+    def shown(name: str) -> tuple[str, str]:
+        m = metrics.measure(name)
+        unit = f" {m.unit}" if m.scale != 1 else ""
+        return m.label, metrics.fmt(name, s[name]) + unit
+
     return (
-        ("North Korean workers in China", f"{in_china:,} of {s['initial_nk_workers']:,}"),
-        ("Peak labour gap", peak),
-        ("Factories shut", f"{s['factories_shut']:,} of {s['factories']:,}"),
+        (metrics.label("nk_in_china"), f"{in_china:,} of {s['initial_nk_workers']:,}"),
+        (metrics.label("peak_labor_gap"), peak),
+        (metrics.label("factories_shut"), f"{s['factories_shut']:,} of {s['factories']:,}"),
         ("First shutdown", s["first_shutdown"] or "none yet"),
-        ("Chinese jobs lost with shut factories", f"{s['cn_jobs_lost']:,}"),
-        ("Output lost", f"{s['output_lost'] / 1e6:,.0f} million yuan"),
-        ("Extra wage cost", f"{s['extra_wage_cost'] / 1e6:,.0f} million yuan"),
-        ("Deported", f"{s['nk_deported_total']:,}"),
+        shown("cn_jobs_lost"),
+        shown("output_lost"),
+        shown("extra_wage_cost"),
+        shown("nk_deported_total"),
     )
 
 

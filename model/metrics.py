@@ -1,0 +1,211 @@
+"""Every number a run reports, described once: its name, label, unit, scale, colour, meaning.
+
+The daily series (``SERIES``) and the summary metrics (``SUMMARY``) are listed here, and
+everything that shows a number (the command line's tables, CSV files, the app, the brief,
+the charts) takes its label, unit and colour from this module and turns values into text
+with ``fmt``, ``fmt_interval`` and ``fmt_estimate``, so a metric reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from model.sanctions import REPATRIATION_DEADLINE
+
+MILLION = 1e-6
+DEADLINE = f"{REPATRIATION_DEADLINE.day} {REPATRIATION_DEADLINE:%b %Y}"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One reported number: what it is called, its unit, and how it is shown."""
+
+    name: str
+    label: str
+    unit: str  # the unit it is shown in (after ``scale``)
+    meaning: str
+    scale: float = 1.0  # shown value = stored value * scale (yuan -> million yuan)
+    color: str = "#444444"
+    integer: bool = True  # a count (people, positions, factories) rather than an amount
+
+    @property
+    def stored_unit(self) -> str:
+        """The unit of the number as stored (files, DataFrames), before ``scale``."""
+        return "yuan" if self.scale == MILLION else self.unit
+
+    @property
+    def label_with_unit(self) -> str:
+        """'Output lost (million yuan)': the unit where the label alone leaves it open."""
+        spelled = self.unit in self.label.lower() or self.unit in ("", self.label.lower())
+        return self.label if spelled else f"{self.label} ({self.unit})"
+
+
+def _count(name: str, label: str, unit: str, meaning: str, color: str = "#444444") -> Measure:
+    return Measure(name, label, unit, meaning, color=color)
+
+
+def _yuan(name: str, label: str, unit: str, meaning: str, scale: float = 1.0) -> Measure:
+    return Measure(name, label, unit, meaning, scale=scale, integer=False)
+
+
+# Daily series, in the order of the columns of ``LaborModel.timeseries()``.
+# fmt: off
+SERIES: tuple[Measure, ...] = (
+    _count("nk_in_china", "North Korean workers in China", "workers",
+           "North Korean workers in China that day: working, overstaying or detained.", "#1f6fb4"),
+    _count("nk_working", "Working (valid visa)", "workers",
+           "In China, employed, with a valid visa.", "#1f6fb4"),
+    _count("nk_away", "Away (renewal trip, holiday)", "workers",
+           "Employed but outside China on a visa-renewal trip or the April holiday.", "#8ecae6"),
+    _count("nk_overstaying", "Overstaying", "workers",
+           "In China and still working after the visa expired.", "#e09f3e"),
+    _count("nk_detained", "Detained", "workers",
+           "Caught by an inspection, awaiting deportation.", "#d1495b"),
+    _count("nk_repatriated", "Gone home for good", "workers",
+           "Cumulative: left China for good, for any reason.", "#6b6b6b"),
+    _count("nk_arrived", "New arrivals", "workers",
+           "Cumulative: new workers who entered China.", "#2a9d8f"),
+    _count("nk_work_visa", "Working on a work visa", "workers",
+           "Working, holding a work visa.", "#264653"),
+    _count("nk_training_visa", "Working on a training visa", "workers",
+           "Working, holding a training visa.", "#2a9d8f"),
+    _count("nk_student_visa", "Working on a student visa", "workers",
+           "Working, holding a student visa.", "#e9c46a"),
+    _count("border_entries", "Entries into China", "crossings",
+           "North Korean workers who crossed into China that day.", "#1f6fb4"),
+    _count("border_exits", "Exits from China", "crossings",
+           "North Korean workers who crossed out of China that day.", "#d1495b"),
+    _count("cn_employed", "Chinese workers employed", "workers",
+           "Local workers employed by these factories.", "#e09f3e"),
+    _count("cn_job_seekers", "Local job seekers", "people",
+           "Local workers available to these factories and not employed by them.", "#9aa5b1"),
+    _count("positions", "Positions", "positions",
+           "Positions in operating factories.", "#444444"),
+    _count("labor_gap", "Labour gap", "positions",
+           "Positions in operating factories that nobody staffs that day; positions cut or in "
+           "shut factories drop out of it.", "#d1495b"),
+    _count("factories_operating", "Factories operating", "factories",
+           "Factories still operating.", "#2a9d8f"),
+    _count("factories_distressed", "Factories short-staffed", "factories",
+           "Operating factories below the viable staffing share or short of cash.", "#e9c46a"),
+    _count("factories_shut", "Factories shut", "factories",
+           "Cumulative: factories that have shut down.", "#d1495b"),
+    _yuan("wage_bill", "Wage bill", "yuan per day",
+          "Wages paid that day, North Korean and Chinese together."),
+    _yuan("output", "Output", "yuan per day", "Value added that day."),
+    _yuan("extra_wage_cost", "Extra wage cost", "yuan per day",
+          "What replacing North Korean by Chinese workers adds to the wage bill that day."),
+    _yuan("nk_wages_to_state", "North Korean wages taken by the state", "yuan per day",
+          "The state's and managers' share of the North Korean wages paid that day."),
+)
+
+# Summary metrics of a run, in the order tables show them; the first ones are compared.
+SUMMARY: tuple[Measure, ...] = (
+    _count("factories_shut", "Factories shut", "factories",
+           "Factories shut by the end of the run.", "#d1495b"),
+    _count("peak_labor_gap", "Peak labour gap", "positions",
+           "The most positions left unstaffed on any one day.", "#d1495b"),
+    _count("cn_jobs_lost", "Chinese jobs lost with shut factories", "jobs",
+           "Chinese staff of factories at the day they shut.", "#e09f3e"),
+    _yuan("output_lost", "Output lost", "million yuan",
+          "Value added short of fully staffed factories, over the run.", MILLION),
+    _yuan("extra_wage_cost", "Extra wage cost", "million yuan",
+          "Wages paid above what North Korean workers would have cost, over the run.", MILLION),
+    _count("nk_in_china_at_deadline", f"North Korean workers in China on {DEADLINE}", "workers",
+           "North Korean workers in China on the UN 2397 deadline."),
+    _count("nk_overstaying_at_deadline", f"Overstaying on {DEADLINE}", "workers",
+           "Workers in China without a valid visa on the UN 2397 deadline."),
+    _count("nk_deported_total", "Deported", "workers", "Workers caught and deported."),
+    _yuan("wage_bill_total", "Wage bill", "million yuan",
+          "Wages paid over the run, North Korean and Chinese together.", MILLION),
+    _yuan("output_total", "Output", "million yuan", "Value added over the run.", MILLION),
+    _yuan("nk_wages_to_state", "North Korean wages taken by the state", "million yuan",
+          "The state's and managers' share of North Korean wages, over the run.", MILLION),
+    _yuan("fines_total", "Fines paid", "million yuan",
+          "Fines paid by factories for illegally employed workers.", MILLION),
+    _count("nk_repatriated_total", "Gone home for good", "workers",
+           "Workers who left China for good during the run."),
+    _count("nk_arrived_total", "New arrivals", "workers", "New workers who entered China."),
+    _count("cn_employed_end", "Chinese workers employed at the end", "workers",
+           "Local workers employed by these factories on the last day."),
+)
+# fmt: on
+
+COMPARED: tuple[str, ...] = tuple(m.name for m in SUMMARY[:9])
+"""Summary metrics compared across scenarios, in the order tables show them."""
+BANDED: tuple[str, ...] = (
+    "nk_in_china",
+    "nk_working",
+    "nk_away",
+    "nk_overstaying",
+    "nk_detained",
+    "nk_repatriated",
+    "labor_gap",
+    "positions",
+    "factories_operating",
+    "factories_shut",
+    "cn_employed",
+    "wage_bill",
+    "output",
+    "border_entries",
+    "border_exits",
+)
+"""Daily series summarised as bands across replicates (10%, median, 90%)."""
+WORKER_STATUSES: tuple[str, ...] = ("nk_working", "nk_away", "nk_overstaying", "nk_detained")
+"""North Korean workers by status, in the order a stacked chart piles them up."""
+
+SERIES_BY_NAME: dict[str, Measure] = {m.name: m for m in SERIES}
+SUMMARY_BY_NAME: dict[str, Measure] = {m.name: m for m in SUMMARY}
+
+
+def measure(name: str) -> Measure:
+    """The description of a summary metric or daily series (a plain one for unknown names)."""
+    found = SUMMARY_BY_NAME.get(name) or SERIES_BY_NAME.get(name)
+    return found or Measure(name, name.replace("_", " ").capitalize(), "", "", integer=False)
+
+
+def label(name: str) -> str:
+    return measure(name).label
+
+
+def _missing(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt(name: str, value: float | None, signed: bool = False, missing: str = "n/a") -> str:
+    """A value as people read it: in the metric's shown unit, whole, thousands grouped."""
+    if _missing(value):
+        return missing
+    shown = float(value) * measure(name).scale
+    text = f"{shown:+,.0f}" if signed else f"{shown:,.0f}"
+    return "0" if text in ("-0", "+0") else text
+
+
+def fmt_interval(name: str, lo: float | None, hi: float | None, signed: bool = False) -> str:
+    """'[lo, hi]', or nothing when there is no interval (one replicate)."""
+    if _missing(lo) or _missing(hi):
+        return ""
+    return f"[{fmt(name, lo, signed)}, {fmt(name, hi, signed)}]"
+
+
+def fmt_estimate(
+    name: str,
+    mean: float,
+    lo: float | None,
+    hi: float | None,
+    signed: bool = False,
+    words: bool = False,
+) -> str:
+    """A mean with its 95% interval: 'm [lo, hi]', or in a sentence 'm (95% interval lo to hi)'.
+
+    Where every replicate agrees (lo == hi == mean) the interval says nothing and is left out.
+    """
+    value = fmt(name, mean, signed)
+    if _missing(lo) or _missing(hi):
+        return f"{value} (one replicate: no interval)" if words else value
+    if lo == hi == mean:
+        return value
+    if words:
+        return f"{value} (95% interval {fmt(name, lo, signed)} to {fmt(name, hi, signed)})"
+    return f"{value} {fmt_interval(name, lo, hi, signed)}"
