@@ -53,7 +53,7 @@ def add_executor_options(parser: argparse.ArgumentParser, resume: bool = True) -
 
 def check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
-        raise ArgumentError(f"--jobs: {jobs}; allowed: an integer >= 1")
+        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
 
 
 def check_output_folder(out: Path) -> None:

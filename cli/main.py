@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
 from cli import many_runs, single_run, views
-from cli.common import EXIT_BAD_INPUT
+from cli.common import EXIT_BAD_INPUT, EXIT_RUNS_FAILED
+from experiments.errors import RunsFailed
 from model.errors import InputError
 
 
@@ -40,14 +42,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"laborflow: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RunsFailed as err:
+        print(f"laborflow: {err}", file=sys.stderr)
+        return EXIT_RUNS_FAILED
     except BrokenPipeError:  # e.g. `laborflow params | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(
             "laborflow: interrupted; nothing was written for the unfinished work", file=sys.stderr
         )
-        return 130
+        signum = getattr(getattr(err, "tally", None), "stopped_by", None)
+        return 128 + (signum or signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ def add_commands(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="check the model at its defaults against observed facts")
     val.add_argument("--seeds", type=int, default=3, help="replicates per scenario (default 3)")
+    val.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
     val.add_argument("--out", type=Path, default=Path("out/validation"), help="output folder")
     val.set_defaults(handler=cmd_validate)
 
@@ -94,23 +95,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def compare_with_progress(scenarios: list, replicates: int, seed: int, jobs: int | None):
-    """Run a comparison on local processes with a progress bar (compare and brief)."""
-    from experiments.comparison import compare
+def with_progress(total: int, jobs: int | None, work: Callable[..., Any]) -> Any:
+    """``work(executor=..., on_result=...)`` on local processes, with a progress bar."""
     from experiments.executors import local_executor
 
     executor = local_executor(jobs)  # before the progress bar's thread starts
     try:
-        with progress_bar(len(scenarios) * replicates, "runs") as bar:
-            return compare(
-                scenarios,
-                replicates=replicates,
-                master_seed=seed,
-                executor=executor,
-                on_result=lambda r, done, n: bar.update(1),
-            )
+        with progress_bar(total, "runs") as bar:
+            return work(executor=executor, on_result=lambda record: bar.update(1))
     finally:
         executor.shutdown(cancel_futures=True)
+
+
+def compare_with_progress(scenarios: list, replicates: int, seed: int, jobs: int | None):
+    """Run a comparison on local processes with a progress bar (compare and brief)."""
+    from experiments.comparison import compare
+
+    def work(**how: Any) -> Any:
+        return compare(scenarios, replicates=replicates, master_seed=seed, **how)
+
+    return with_progress(len(scenarios) * replicates, jobs, work)
 
 
 def format_comparison(result) -> str:
@@ -295,12 +299,14 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print the pass/fail table and write it as CSV; exit 1 if a fact fails."""
-    from experiments.validation import validate
+    from experiments.validation import VALIDATION_SCENARIOS, validate
 
     if args.seeds < 1:
-        raise ArgumentError(f"--seeds: {args.seeds}; allowed: an integer >= 1")
+        raise ArgumentError(f"--seeds: {args.seeds}; allowed: a whole number of at least 1")
     check_output_folder(args.out)
-    table = validate(seeds=range(1, args.seeds + 1))
+    check_jobs(args.jobs)
+    total = len(VALIDATION_SCENARIOS) * args.seeds
+    table = with_progress(total, args.jobs, lambda **how: validate(replicates=args.seeds, **how))
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     width = max(len(c) for c in table.claim)

@@ -17,13 +17,14 @@ from cli.common import (
     check_output_folder,
     scenarios_with_overrides,
 )
-from cli.many_runs import compare_with_progress
+from cli.many_runs import compare_with_progress, with_progress
 from model.errors import ArgumentError
 from model.scenario import SCENARIO_DIR
 
 ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
 ARTICLE_TITLE = "North Korean workers in Chinese factories: a gradual or an abrupt return?"
 BRIEF_REPLICATES = 20
+VALIDATION_REPLICATES = 3
 
 
 def add_commands(sub: Any) -> None:
@@ -78,7 +79,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         if args.replicates < 2:
             raise ArgumentError(
                 f"--replicates: {args.replicates}; "
-                "allowed: an integer >= 2 (a brief reports intervals)"
+                "allowed: a whole number of at least 2 (a brief reports intervals)"
             )
         comparison = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
         command = _regenerate(paths, args)
@@ -95,7 +96,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     """Check the briefed parameters against the facts; write validation.csv beside the brief."""
-    from experiments.validation import validate
+    from experiments.validation import VALIDATION_SCENARIOS, validate
+    from model.files import write_atomic
     from model.parameters import POLICY_PARAMETERS
     from model.scenario import defaults
     from viz.brief import validation_section
@@ -104,9 +106,13 @@ def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     world = {k: v for k, v in base.items() if k not in POLICY_PARAMETERS}
     default = defaults()
     overrides = {k: v for k, v in world.items() if default[k] != v}
-    table = validate(**overrides)
+    table = with_progress(
+        len(VALIDATION_SCENARIOS) * VALIDATION_REPLICATES,
+        args.jobs,
+        lambda **how: validate(replicates=VALIDATION_REPLICATES, **how, **overrides),
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "validation.csv", index=False)
+    write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     return validation_section(table)
 
 

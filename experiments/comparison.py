@@ -1,4 +1,4 @@
-"""Replicates and paired scenario comparisons under common random numbers.
+"""Paired scenario comparisons under common random numbers.
 
 Every scenario in a comparison is run with the same list of seeds. Because the model's
 random draws are keyed by (seed, purpose, individual, day), two scenarios with the same
@@ -6,18 +6,17 @@ seed share every draw until their policies differ, so the per-seed difference be
 them is the policy's effect with little noise left in it: the paired intervals here are
 much narrower than intervals on the two levels would suggest.
 
-Runs execute on any ``concurrent.futures.Executor``: in-process, a local process pool,
-or a Dask cluster's executor.
+A comparison is a sweep over a scenario axis times seeds: it runs on the one run driver
+(``experiments.runner``), kept in memory, on any executor (in this process, a local process
+pool or a Dask cluster).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,41 +25,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.executors import local_executor
+from experiments.errors import StoreError
+from experiments.runner import RunTask, run_all
+from experiments.store import RunRecord
 from model import metrics
+from model.errors import ArgumentError, OutputError, ScenarioError
+from model.files import write_atomic, write_json_atomic
 from model.metrics import BANDED, COMPARED
-from model.scenario import Scenario, ScenarioError, load_scenario
+from model.provenance import provenance
+from model.scenario import Scenario, load_scenario
 
 QUANTILES = (0.1, 0.5, 0.9)
 COMPARISON_FILES = ("manifest.json", "runs.parquet", "comparison.parquet", "bands.parquet")
 
 
-@dataclass
-class RunResult:
-    """What one run sends back: its summary and (sampled) daily series."""
-
-    scenario: str
-    seed: int
-    summary: dict[str, Any]
-    series: pd.DataFrame
-
-
-def run_one(scenario: Scenario, seed: int, sample_every_days: int = 1) -> RunResult:
-    """Run a scenario to its end date with one seed (a top-level function: it pickles)."""
-    from model.model import LaborModel
-
-    model = LaborModel(rng=seed, scenario=scenario)
-    model.run_model()
-    series = model.timeseries()
-    if sample_every_days > 1:
-        series = series.iloc[::sample_every_days].reset_index(drop=True)
-    return RunResult(scenario.name, seed, model.summary(), series)
-
-
 def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
     """The seeds every scenario is run with: master_seed, master_seed + 1, ..."""
     if replicates < 1:
-        raise ScenarioError(f"--replicates: {replicates}; allowed: an integer >= 1")
+        raise ArgumentError(f"--replicates: {replicates}; allowed: a whole number of at least 1")
+    if master_seed < 0:
+        raise ArgumentError(f"--seed: {master_seed}; allowed: a whole number of at least 0")
     return [master_seed + i for i in range(replicates)]
 
 
@@ -142,6 +126,7 @@ class Comparison:
     table: pd.DataFrame
     bands: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    series: pd.DataFrame | None = None  # every run's daily series (not saved: bands are)
 
     @property
     def base(self) -> str:
@@ -157,36 +142,41 @@ class Comparison:
     def save(self, folder: str | Path) -> Path:
         """Write Parquet (and CSV) files and a manifest; the manifest is written last."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.runs.to_parquet(folder / "runs.parquet", index=False)
-        self.runs.to_csv(folder / "runs.csv", index=False)
-        self.table.to_parquet(folder / "comparison.parquet", index=False)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{folder}: cannot be created ({err.strerror})") from err
         readable = self.table.copy()  # for people: each metric's label and unit beside its name
         readable.insert(1, "label", [metrics.measure(m).label for m in readable.metric])
         readable.insert(2, "unit", [metrics.measure(m).stored_unit for m in readable.metric])
-        readable.to_csv(folder / "comparison.csv", index=False)
-        self.bands.to_parquet(folder / "bands.parquet", index=False)
+        for name, frame, kind in (
+            ("runs.parquet", self.runs, "parquet"),
+            ("runs.csv", self.runs, "csv"),
+            ("comparison.parquet", self.table, "parquet"),
+            ("comparison.csv", readable, "csv"),
+            ("bands.parquet", self.bands, "parquet"),
+        ):
+            write = frame.to_parquet if kind == "parquet" else frame.to_csv
+            write_atomic(folder / name, lambda tmp, write=write: write(tmp, index=False))
         manifest = {
             "kind": "laborflow comparison",
             "base": self.base,
             "seeds": self.seeds,
-            "scenarios": [scenario_manifest(s) for s in self.scenarios],
+            "scenarios": [s.describe() for s in self.scenarios],
             "provenance": self.provenance,
         }
-        tmp = folder / ".manifest.json.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        os.replace(tmp, folder / "manifest.json")
+        write_json_atomic(folder / "manifest.json", manifest)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> Comparison:
-        """Read a saved comparison; a missing or damaged folder gives a ScenarioError."""
+        """Read a saved comparison; a missing or damaged folder gives a StoreError."""
         folder = Path(folder)
         if not folder.is_dir():
-            raise ScenarioError(f"{folder}: no such comparison folder")
+            raise StoreError(f"{folder}: no such comparison folder")
         missing = [f for f in COMPARISON_FILES if not (folder / f).is_file()]
         if missing:
-            raise ScenarioError(
+            raise StoreError(
                 f"{folder}: not a complete comparison folder (missing {', '.join(missing)}); "
                 "allowed: a folder written by `laborflow compare --out`"
             )
@@ -194,59 +184,15 @@ class Comparison:
             manifest = json.loads((folder / "manifest.json").read_text())
             if manifest.get("kind") != "laborflow comparison":
                 raise ValueError("manifest.json is not a laborflow comparison manifest")
-            scenarios = [_scenario_from_manifest(m) for m in manifest["scenarios"]]
+            where = str(folder / "manifest.json")
+            scenarios = [Scenario.from_description(m, where) for m in manifest["scenarios"]]
             runs = pd.read_parquet(folder / "runs.parquet")
             table = pd.read_parquet(folder / "comparison.parquet")
             bands = pd.read_parquet(folder / "bands.parquet")
             bands["date"] = bands["date"].astype("datetime64[s]")  # Parquet stores [ms]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ScenarioError(f"{folder}: comparison files are damaged: {err}") from err
+        except (OSError, ValueError, KeyError, TypeError, ScenarioError) as err:
+            raise StoreError(f"{folder}: comparison files are damaged: {err}") from err
         return cls(scenarios, list(manifest["seeds"]), runs, table, bands, manifest["provenance"])
-
-
-def scenario_manifest(s: Scenario) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "title": s.title,
-        "description": s.description,
-        "path": s.path,
-        "hash": s.hash,
-        "parameters": s.table(),
-    }
-
-
-def _scenario_from_manifest(m: dict[str, Any]) -> Scenario:
-    """Rebuild a Scenario (values and their sources) from a manifest entry."""
-    from model.parameters import PARAMS_BY_NAME, coerce
-    from model.scenario import ParamRecord
-
-    params, records = {}, {}
-    for row in m["parameters"]:
-        spec = PARAMS_BY_NAME[row["parameter"]]
-        value = coerce(spec, row["value"], "manifest.json", row["parameter"])
-        params[spec.name] = value
-        records[spec.name] = ParamRecord(
-            spec.name,
-            value,
-            spec.unit,
-            row["source"],
-            row["status"] == "sourced",
-            row["defined_in"],
-        )
-    return Scenario(m["name"], m["title"], m["description"], params, records, m.get("path"))
-
-
-def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    row = {k: v for k, v in summary.items() if k != "provenance"}
-    prov = summary["provenance"]
-    row.update(
-        {
-            "scenario_hash": prov["scenario_hash"],
-            "version": prov["version"],
-            "git_commit": prov["git_commit"],
-        }
-    )
-    return row
 
 
 def as_scenarios(items: Iterable[Scenario | str | Path]) -> list[Scenario]:
@@ -261,66 +207,70 @@ def as_scenarios(items: Iterable[Scenario | str | Path]) -> list[Scenario]:
     return scenarios
 
 
+def comparison_tasks(
+    scenarios: Sequence[Scenario], seeds: Sequence[int], series_every_days: int = 1
+) -> list[RunTask]:
+    """Every scenario with every seed, seed by seed, so paired differences appear early."""
+    return [
+        RunTask(f"{i:06d}-{r:03d}", i, r, seed, s, {"scenario": s.name}, series_every_days)
+        for r, seed in enumerate(seeds)
+        for i, s in enumerate(scenarios)
+    ]
+
+
 def compare(
     scenarios: Sequence[Scenario | str | Path],
     replicates: int = 8,
     master_seed: int = 1,
     executor: Executor | None = None,
-    on_result: Callable[[RunResult, int, int], None] | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[RunRecord], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Comparison:
     """Run every scenario with the same seeds and compare each with the first (the base).
 
-    ``on_result(result, done, total)`` is called as runs finish (for progress bars and
-    apps that fill in as results arrive).
+    Runs go to ``executor`` if given, else to ``jobs`` local processes (all cores by
+    default). ``on_result(record)`` is called as runs finish (progress bars, apps that fill
+    in as results arrive); ``should_stop()`` returning true stops early (``Interrupted``).
     """
     scenarios = as_scenarios(scenarios)
     if not scenarios:
-        raise ScenarioError("compare: no scenarios given; allowed: one or more scenario files")
+        raise ArgumentError("compare: no scenarios given; allowed: one or more scenario files")
     seeds = replicate_seeds(master_seed, replicates)
-    own = executor is None
-    executor = executor or local_executor(None)
-    results: list[RunResult] = []
-    try:
-        futures = [executor.submit(run_one, s, seed) for s in scenarios for seed in seeds]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            if on_result:
-                on_result(result, len(results), len(futures))
-    finally:
-        if own:
-            executor.shutdown(cancel_futures=True)
-    return build_comparison(scenarios, seeds, results)
+    records = run_all(
+        comparison_tasks(scenarios, seeds),
+        executor=executor,
+        jobs=jobs,
+        on_result=on_result,
+        should_stop=should_stop,
+    )
+    return build_comparison(scenarios, seeds, records)
 
 
 def build_comparison(
-    scenarios: Sequence[Scenario], seeds: list[int], results: Sequence[RunResult]
+    scenarios: Sequence[Scenario], seeds: list[int], records: Sequence[RunRecord]
 ) -> Comparison:
     """Tables and bands from finished runs (in any order; also from a partial set)."""
     order = {s.name: i for i, s in enumerate(scenarios)}
-    results = sorted(results, key=lambda r: (order[r.scenario], r.seed))
+    ok = sorted(
+        (r for r in records if r.status == "ok"),
+        key=lambda r: (order[r.params["scenario"]], r.seed),
+    )
     runs = pd.DataFrame(
-        [{"scenario": r.scenario, "seed": r.seed, **flatten_summary(r.summary)} for r in results]
+        [{"scenario": r.params["scenario"], "seed": r.seed, **r.summary} for r in ok]
     )
     series = pd.concat(
-        [r.series.assign(scenario=r.scenario, seed=r.seed) for r in results], ignore_index=True
+        [r.series.assign(scenario=r.params["scenario"], seed=r.seed) for r in ok],
+        ignore_index=True,
     )
-    from model.provenance import git_commit, package_version
-
-    provenance = {
-        "version": package_version(),
-        "git_commit": git_commit(),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seeds": seeds,
-        "scenario_hashes": {s.name: s.hash for s in scenarios},
-    }
     return Comparison(
         list(scenarios),
         seeds,
         runs,
         summarize_runs(runs, scenarios[0].name),
         series_bands(series),
-        provenance,
+        provenance(seeds=seeds, scenario_hashes={s.name: s.hash for s in scenarios}),
+        series=series,
     )
 
 

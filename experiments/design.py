@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from model.errors import ScenarioError
+from experiments.errors import SweepSpecError
 from model.parameters import check_consistency, coerce, lookup
 from model.scenario import ParamRecord, Scenario, load_scenario, read_toml, source_of
 
@@ -69,10 +69,6 @@ FIXED_KEYS = ("value", "source", "assumption", "unit")
 RANGE_KINDS = ("int", "float", "date", "optional_date")
 MAX_POINTS = 10_000_000
 """A design larger than this is almost surely a typo (a grid of many long value lists)."""
-
-
-class SweepError(ScenarioError):
-    """A sweep spec, result folder or executor setting a person must fix."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +196,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     where = str(path)
     doc = read_toml(path)
     if "scenario" in doc and "sweep" not in doc:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: is a scenario file ([scenario]), not a sweep spec; allowed: a file with "
             "[sweep] and [parameters] tables, such as those in scenarios/sweeps/"
         )
@@ -208,12 +204,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
     meta = _table(doc, "sweep", where, required=True)
     _only(meta, SWEEP_KEYS, where, "sweep.", "key")
     if "base" not in meta:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: sweep.base: missing; allowed: a scenario file, relative to {where}"
         )
     base_file = path.parent / str(meta["base"])
     if not base_file.is_file():
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: sweep.base: {meta['base']!r} does not exist (looked for "
             f"{base_file.resolve()}); allowed: a scenario file, relative to the spec file"
         )
@@ -221,7 +217,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     base = _apply_fixed(load_scenario(base_file), fixed, where)
     design = meta.get("design")
     if design not in DESIGNS:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: sweep.design: {design!r} is not a design; allowed: "
             + ", ".join(repr(d) for d in DESIGNS)
         )
@@ -229,7 +225,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if design != "grid":
         samples = _int(meta, "samples", where, low=1, default=None)
         if samples is None:
-            raise SweepError(f"{where}: sweep.samples: missing; allowed: an integer >= 1")
+            raise SweepSpecError(
+                f"{where}: sweep.samples: missing; allowed: a whole number of at least 1"
+            )
     axes = _axes(_table(doc, "parameters", where, required=True), design, set(fixed), where)
     name = str(meta.get("name", path.stem))
     return SweepSpec(
@@ -251,7 +249,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
 def _only(table: Mapping[str, Any], allowed: tuple[str, ...], where: str, prefix: str, what: str):
     unknown = sorted(set(table) - set(allowed))
     if unknown:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {prefix}{unknown[0]}: unknown {what}; allowed: " + ", ".join(allowed)
         )
 
@@ -259,9 +257,9 @@ def _only(table: Mapping[str, Any], allowed: tuple[str, ...], where: str, prefix
 def _table(doc: Mapping[str, Any], key: str, where: str, required: bool = False) -> dict:
     value = doc.get(key, {} if not required else None)
     if value is None:
-        raise SweepError(f"{where}: [{key}]: missing table")
+        raise SweepSpecError(f"{where}: [{key}]: missing table")
     if not isinstance(value, dict):
-        raise SweepError(f"{where}: {key}: must be a table")
+        raise SweepSpecError(f"{where}: {key}: must be a table")
     return value
 
 
@@ -270,7 +268,9 @@ def _int(meta: Mapping[str, Any], key: str, where: str, low: int, default: int |
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < low:
-        raise SweepError(f"{where}: sweep.{key}: {raw!r}; allowed: an integer >= {low}")
+        raise SweepSpecError(
+            f"{where}: sweep.{key}: {raw!r}; allowed: a whole number of at least {low}"
+        )
     return raw
 
 
@@ -281,7 +281,7 @@ def _apply_fixed(base: Scenario, fixed: Mapping[str, Any], where: str) -> Scenar
         field_name = f"fixed.{name}"
         spec = lookup(name, where, field_name)
         if not isinstance(entry, dict) or "value" not in entry:
-            raise SweepError(
+            raise SweepSpecError(
                 f"{where}: {field_name}: allowed: "
                 '{ value = ..., source = "..." } or { value = ..., assumption = "..." }'
             )
@@ -297,12 +297,12 @@ def _apply_fixed(base: Scenario, fixed: Mapping[str, Any], where: str) -> Scenar
 def _axes(table: Mapping[str, Any], design: str, fixed: set[str], where: str) -> tuple[Axis, ...]:
     both = sorted(fixed & set(table))
     if both:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: parameters.{both[0]}: also set in [fixed]; allowed: a parameter is "
             "either fixed or varied"
         )
     if not table:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: [parameters]: no parameter to vary; allowed: one or more entries "
             'such as renewal_trip_days = { values = [1, 3, 7], assumption = "..." }'
         )
@@ -313,19 +313,19 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
     field_name = f"parameters.{name}"
     spec = lookup(name, where, field_name)
     if not isinstance(entry, dict):
-        raise SweepError(
+        raise SweepSpecError(
             f'{where}: {field_name}: allowed: {{ values = [...], source = "..." }} or '
             '{ range = [low, high], assumption = "..." }'
         )
     _only(entry, AXIS_KEYS, where, f"{field_name}.", "key")
     text, sourced = source_of(entry, f"{where}: {field_name}")
     if ("values" in entry) == ("range" in entry):
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}: needs exactly one of 'values' (a list) or "
             "'range' ([low, high])"
         )
     if "levels" in entry and ("range" not in entry or design != "grid"):
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}.levels: only a grid design samples a range at levels; "
             'allowed: levels with range and design = "grid"'
         )
@@ -337,8 +337,8 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
     if design == "grid":
         levels = entry.get("levels")
         if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
-            raise SweepError(
-                f"{where}: {field_name}.levels: {levels!r}; allowed: an integer >= 2 "
+            raise SweepSpecError(
+                f"{where}: {field_name}.levels: {levels!r}; allowed: a whole number of at least 2 "
                 "(a grid takes that many evenly spaced values of the range)"
             )
     return Axis(name, spec.kind, low=low, high=high, levels=levels, source=text, sourced=sourced)
@@ -346,36 +346,40 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
 
 def _values(spec, raw: Any, where: str, field_name: str) -> tuple[Any, ...]:
     if not isinstance(raw, list) or not raw:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}: must be a non-empty list; allowed: {spec.allowed()}"
         )
     values = tuple(coerce(spec, v, where, field_name) for v in raw)
     seen = set()
     for v in values:
         if v in seen:
-            raise SweepError(f"{where}: {field_name}: {_jsonable(v)!r} is listed twice")
+            raise SweepSpecError(f"{where}: {field_name}: {_jsonable(v)!r} is listed twice")
         seen.add(v)
     return values
 
 
 def _range(spec, raw: Any, where: str, field_name: str) -> tuple[Any, Any]:
     if spec.kind not in RANGE_KINDS:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}: {spec.name} takes {spec.allowed()}, which has no range; "
             "allowed: values = [...]"
         )
     if not isinstance(raw, list) or len(raw) != 2:
-        raise SweepError(f"{where}: {field_name}: {raw!r}; allowed: [low, high] with low < high")
+        raise SweepSpecError(
+            f"{where}: {field_name}: {raw!r}; allowed: [low, high] with low < high"
+        )
     low, high = (coerce(spec, v, where, field_name) for v in raw)
     if low is None or high is None:
-        raise SweepError(f"{where}: {field_name}: a range needs two dates; allowed: [low, high]")
+        raise SweepSpecError(
+            f"{where}: {field_name}: a range needs two dates; allowed: [low, high]"
+        )
     if low == high:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}: [{_jsonable(low)}, {_jsonable(high)}] is empty; "
             f"allowed: [low, high] with low < high (or values = [{_jsonable(low)!r}])"
         )
     if low > high:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: {field_name}: [{_jsonable(low)}, {_jsonable(high)}] is inverted; "
             "allowed: [low, high] with low < high"
         )
@@ -417,7 +421,7 @@ def _points(spec: SweepSpec) -> list[dict[str, Any]]:
 
 def _check_size(size: int, where: str) -> None:
     if size > MAX_POINTS:
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: the design has {size:,} points; allowed: at most {MAX_POINTS:,}"
         )
 
@@ -434,7 +438,7 @@ def _unit_samples(spec: SweepSpec, where: str) -> np.ndarray:
     m = n.bit_length() - 1
     if n != 2**m:
         lower, upper = 2**m, 2 ** (m + 1)
-        raise SweepError(
+        raise SweepSpecError(
             f"{where}: sweep.samples: {n} is not a power of two; allowed for design = "
             f'"{spec.design}": a power of two such as {lower} or {upper} (Sobol\' points are '
             "balanced only then)"
@@ -444,7 +448,7 @@ def _unit_samples(spec: SweepSpec, where: str) -> np.ndarray:
     try:
         return qmc.Sobol(d, scramble=True, rng=rng).random_base2(m)
     except ValueError as err:  # e.g. more dimensions or points than the sequence has
-        raise SweepError(f"{where}: the Sobol' design cannot be built: {err}") from err
+        raise SweepSpecError(f"{where}: the Sobol' design cannot be built: {err}") from err
 
 
 def saltelli_unit_samples(d: int, n: int, seed: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.scenario import ScenarioError
+from model.errors import ArgumentError
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ def find_box(x: pd.DataFrame, interesting: np.ndarray, min_density: float = 0.8)
     if len(x) != len(interesting):
         raise ValueError("x and interesting must have one row per run")
     if len(x) < 10:
-        raise ScenarioError(f"discover: {len(x)} runs; allowed: at least 10 finished runs")
+        raise ArgumentError(f"discover: {len(x)} runs; allowed: at least 10 finished runs")
     if interesting.all() or not interesting.any():
         share = "all" if interesting.all() else "none"
-        raise ScenarioError(
+        raise ArgumentError(
             f"discover: {share} of the {len(x)} runs meet the threshold, so there is no region "
             "to find; allowed: a threshold that some runs exceed and some do not"
         )
@@ -106,7 +106,7 @@ def sweep_inputs(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
         if col.map(lambda v: hasattr(v, "toordinal")).all():
             x[name] = col.map(lambda v: v.toordinal())
         elif not pd.api.types.is_numeric_dtype(col):
-            raise ScenarioError(
+            raise ArgumentError(
                 f"discover: parameters.{name}: takes non-numeric values; allowed: "
                 "numbers or dates (leave choices out of a discovery sweep)"
             )
@@ -124,7 +124,7 @@ def discover(
     ok = runs[runs["status"] == "ok"]
     if metric not in ok:
         allowed = ", ".join(c for c in ok.columns if pd.api.types.is_numeric_dtype(ok[c]))
-        raise ScenarioError(f"discover: --metric {metric}: not stored; allowed: {allowed}")
+        raise ArgumentError(f"discover: --metric {metric}: not stored; allowed: {allowed}")
     x = sweep_inputs(ok, parameters)
     interesting = (ok[metric].astype(float) > threshold).to_numpy()
     return find_box(x, interesting, min_density), x, interesting

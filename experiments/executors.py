@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
-from experiments.design import SweepError
+from model.errors import ArgumentError
 
 
 class InlineExecutor(Executor):
@@ -41,7 +41,7 @@ def local_executor(jobs: int | None) -> Executor:
     """
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     if jobs < 1:
-        raise ValueError(f"--jobs: {jobs}; allowed: an integer >= 1")
+        raise ValueError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
     if jobs == 1:
         return InlineExecutor()
     pool = ProcessPoolExecutor(
@@ -64,7 +64,7 @@ def _start_method() -> multiprocessing.context.BaseContext | None:
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["model.model", "experiments.comparison"])
+    context.set_forkserver_preload(["model.model", "experiments.runner"])
     return context
 
 
@@ -88,7 +88,7 @@ def open_executor(
     processes on 127.0.0.1; any other value is the address of a running scheduler.
     """
     if jobs is not None and jobs < 1:
-        raise SweepError(f"--jobs: {jobs}; allowed: an integer >= 1")
+        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
     if scheduler is None:
         executor = local_executor(jobs)
         try:
@@ -97,7 +97,7 @@ def open_executor(
             executor.shutdown(wait=True, cancel_futures=True)
         return
     if scheduler != "local" and jobs is not None:
-        raise SweepError(
+        raise ArgumentError(
             f"--jobs: sets the local processes; the cluster at {scheduler} has its own workers; "
             "allowed: --jobs without --scheduler, or with --scheduler local"
         )
@@ -114,7 +114,7 @@ def _dask_client(scheduler: str, jobs: int | None, timeout_s: float) -> Iterator
     try:
         from distributed import Client, LocalCluster
     except ImportError as err:  # pragma: no cover (a dependency of the package)
-        raise SweepError(f"--scheduler: needs dask[distributed]: {err}") from err
+        raise ArgumentError(f"--scheduler: needs dask[distributed]: {err}") from err
     if scheduler == "local":
         cluster = LocalCluster(
             n_workers=jobs or os.cpu_count() or 1,
@@ -140,9 +140,11 @@ def _dask_client(scheduler: str, jobs: int | None, timeout_s: float) -> Iterator
         client = Client(scheduler, timeout=timeout_s)
     except (ValueError, TypeError) as err:
         reason = _first_line(err)
-        raise SweepError(f"--scheduler {scheduler}: not an address ({reason}); {allowed}") from err
+        raise ArgumentError(
+            f"--scheduler {scheduler}: not an address ({reason}); {allowed}"
+        ) from err
     except (OSError, TimeoutError) as err:
-        raise SweepError(
+        raise ArgumentError(
             f"--scheduler {scheduler}: cannot reach a Dask scheduler within {timeout_s:g} s "
             f"({_first_line(err)}); {allowed}"
         ) from err

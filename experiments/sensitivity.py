@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.design import SweepSpec
-from model.scenario import ScenarioError
+from experiments.errors import StoreError, SweepSpecError
 
 SENSITIVITY_METRICS = ("factories_shut", "peak_labor_gap", "output_lost")
 
@@ -25,12 +25,12 @@ def check_spec(spec: SweepSpec) -> None:
     """Sobol' indices need the Saltelli design: say so before anything runs."""
     where = spec.path or spec.name
     if spec.design != "saltelli":
-        raise ScenarioError(
+        raise SweepSpecError(
             f'{where}: sweep.design: "{spec.design}" cannot give Sobol\' indices; '
             'allowed: design = "saltelli" (see scenarios/sweeps/sensitivity_status_quo.toml)'
         )
     if len(spec.axes) < 2:
-        raise ScenarioError(
+        raise SweepSpecError(
             f"{where}: parameters: {len(spec.axes)} varied; allowed: at least 2 for indices"
         )
 
@@ -41,7 +41,7 @@ def point_means(runs: pd.DataFrame, metric: str, n_points: int) -> np.ndarray:
     means = ok.groupby("point")[metric].mean()
     missing = sorted(set(range(n_points)) - set(means.index))
     if missing:
-        raise ScenarioError(
+        raise StoreError(
             f"sensitivity: {len(missing)} of {n_points} design points have no finished run "
             f"(first: point {missing[0]}); allowed: a complete sweep (run it again with --resume)"
         )

@@ -18,11 +18,9 @@ the store is next opened. Memory stays flat: the writer holds one batch, never t
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -35,7 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from experiments.design import SweepError, SweepSpec
+from experiments.design import SweepSpec
+from experiments.errors import StoreError
+from model.files import write_atomic, write_text_atomic
 
 KIND = "laborflow sweep"
 FORMAT = 1
@@ -97,9 +97,9 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise SweepError(f"{path}: cannot be read as a sweep manifest: {err}") from err
+        raise StoreError(f"{path}: cannot be read as a sweep manifest: {err}") from err
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
-        raise SweepError(f"{path}: is not a laborflow sweep manifest")
+        raise StoreError(f"{path}: is not a laborflow sweep manifest")
     return manifest
 
 
@@ -109,30 +109,46 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
     Returns the manifest of the same sweep when resuming it, else None (a fresh start).
     """
     if folder.exists() and not folder.is_dir():
-        raise SweepError(f"--out {folder}: exists and is not a folder; allowed: a folder path")
+        raise StoreError(f"--out {folder}: exists and is not a folder; allowed: a folder path")
     if not folder.exists():
         return None
     manifest = read_manifest(folder)
     if manifest is None:
         others = sorted(p.name for p in folder.iterdir() if p.name not in OWN_NAMES)
         if others:
-            raise SweepError(
+            raise StoreError(
                 f"--out {folder}: holds other files ({others[0]}, ...) and no sweep; "
                 "allowed: a new or empty folder, or one written by `laborflow sweep`"
             )
         return None
     if manifest.get("spec_hash") != spec.hash:
-        raise SweepError(
+        raise StoreError(
             f"--out {folder}: holds another sweep ({manifest.get('spec', {}).get('name')!r}, "
             f"spec {manifest.get('spec_hash')}; this spec is {spec.hash}); nothing was "
             "overwritten; allowed: another --out folder, or the spec that sweep was run with"
         )
     if not resume:
-        raise SweepError(
+        raise StoreError(
             f"--out {folder}: already holds this sweep (spec {spec.hash}); "
             "allowed: --resume to finish it, or another --out folder"
         )
     return manifest
+
+
+class MemoryStore:
+    """Runs kept in memory: comparisons, validation and the app, where nothing is written."""
+
+    def __init__(self) -> None:
+        self.records: list[RunRecord] = []
+
+    def add(self, record: RunRecord) -> None:
+        self.records.append(record)
+
+    def flush_if_due(self, every_runs: int, every_seconds: float) -> bool:
+        return False
+
+    def flush(self) -> None:
+        """Nothing to write."""
 
 
 class SweepStore:
@@ -167,9 +183,9 @@ class SweepStore:
         store.series_dir.mkdir(exist_ok=True)
         store._clean()
         if manifest is None:
-            _atomic_text(store.folder / MANIFEST, _manifest(spec, len(points), provenance))
+            write_text_atomic(store.folder / MANIFEST, _manifest(spec, len(points), provenance))
         if not (store.folder / POINTS).is_file():
-            _atomic_table(store.folder / POINTS, points_table(points, spec.parameters))
+            _write_table(store.folder / POINTS, points_table(points, spec.parameters))
         return store
 
     def _lock(self) -> None:
@@ -178,7 +194,7 @@ class SweepStore:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             fh.close()
-            raise SweepError(
+            raise StoreError(
                 f"--out {self.folder}: another laborflow sweep is writing to this folder; "
                 "allowed: wait for it to end, or another --out folder"
             ) from err
@@ -232,7 +248,7 @@ class SweepStore:
                 continue
             dropped += len(status) - n_keep
             if n_keep:
-                _atomic_table(part, pq.read_table(part).filter(keep))
+                _write_table(part, pq.read_table(part).filter(keep))
             else:
                 series = self.series_dir / part.name
                 if series.exists():
@@ -272,14 +288,12 @@ class SweepStore:
             frame = pd.concat(series, ignore_index=True)
             front = ["run_id", "point", "replicate"]
             frame = frame[front + [c for c in frame.columns if c not in front]]
-            _atomic_table(self.series_dir / name, pa.Table.from_pandas(frame, preserve_index=False))
-        _atomic_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
+            _write_table(self.series_dir / name, pa.Table.from_pandas(frame, preserve_index=False))
+        _write_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
         self._last_flush = time.monotonic()
 
 
 def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:
-    from experiments.comparison import scenario_manifest
-
     manifest = {
         "kind": KIND,
         "format": FORMAT,
@@ -290,7 +304,7 @@ def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str
         "replicates": spec.replicates,
         "seeds": spec.seeds(),
         "runs_total": n_points * spec.replicates,
-        "base_scenario": scenario_manifest(spec.base),
+        "base_scenario": spec.base.describe(),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "provenance": provenance,
     }
@@ -328,6 +342,10 @@ def read_points(folder: str | Path) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k != "point"} for row in rows]
 
 
+def _write_table(path: Path, table: pa.Table) -> None:
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+
 def _parts(directory: Path) -> list[Path]:
     return sorted(directory.glob("part-*.parquet"))
 
@@ -344,7 +362,7 @@ def read_runs(folder: str | Path) -> pd.DataFrame:
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
-        raise SweepError(f"{folder}: holds no sweep (no {MANIFEST})")
+        raise StoreError(f"{folder}: holds no sweep (no {MANIFEST})")
     params = [p["name"] for p in manifest["spec"]["parameters"]]
     parts = _parts(folder / "runs")
     table = _read_parts(parts)
@@ -379,40 +397,3 @@ def read_series(
     filt = None if run_ids is None else ds.field("run_id").isin(list(run_ids))
     frame = dataset.to_table(columns=wanted, filter=filt).to_pandas()
     return frame.sort_values(["run_id", "date"], ignore_index=True)
-
-
-# --- atomic files -------------------------------------------------------------------------
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _atomic_table(path: Path, table: pa.Table) -> None:
-    tmp = _tmp_name(path)
-    try:
-        pq.write_table(table, tmp)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = _tmp_name(path)
-    try:
-        tmp.write_text(text)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

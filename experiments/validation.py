@@ -7,15 +7,18 @@ reported as failed: the table is evidence, not decoration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from model.model import LaborModel
+from experiments.comparison import Comparison, compare
+from experiments.store import RunRecord
 from model.sanctions import REPATRIATION_DEADLINE
-from model.scenario import SCENARIO_DIR, load_scenario
+from model.scenario import SCENARIO_DIR, Scenario, load_scenario
 
 VALIDATION_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return", "visa_non_extension")
 
@@ -33,34 +36,34 @@ class Fact:
 
 
 class Runs:
-    """Finished runs of the validation scenarios, several seeds each, computed once."""
+    """Finished runs of the validation scenarios, several seeds each, run once on the driver."""
 
-    def __init__(self, seeds: Sequence[int], **overrides):
-        self.seeds = list(seeds)
-        self.models: dict[str, list[LaborModel]] = {}
-        for name in VALIDATION_SCENARIOS:
-            scenario = load_scenario(SCENARIO_DIR / f"{name}.toml")
-            if overrides:
-                scenario = scenario.with_overrides(overrides, origin="validation override")
-            runs = []
-            for seed in self.seeds:
-                model = LaborModel(rng=seed, scenario=scenario)
-                model.run_model()
-                runs.append(model)
-            self.models[name] = runs
+    def __init__(self, comparison: Comparison):
+        self.comparison = comparison
+        self.seeds = comparison.seeds
+        self.scenarios = {s.name: s for s in comparison.scenarios}
         self._series: dict[str, list[pd.DataFrame]] = {}
 
     def series(self, name: str) -> list[pd.DataFrame]:
+        """Each run's daily series of a scenario, indexed by date, in seed order."""
         if name not in self._series:
-            self._series[name] = [m.timeseries().set_index("date") for m in self.models[name]]
+            rows = self.comparison.series[self.comparison.series.scenario == name]
+            self._series[name] = [
+                group.drop(columns=["scenario", "seed"]).set_index("date")
+                for _, group in rows.groupby("seed", sort=True)
+            ]
         return self._series[name]
 
+    def summaries(self, name: str) -> pd.DataFrame:
+        runs = self.comparison.runs
+        return runs[runs.scenario == name].sort_values("seed")
+
     def mean_summary(self, name: str, key: str) -> float:
-        return float(np.mean([m.summary()[key] for m in self.models[name]]))
+        return float(self.summaries(name)[key].mean())
 
     @property
     def params(self) -> dict:
-        return self.models["status_quo"][0].p
+        return self.scenarios["status_quo"].params
 
 
 def _wage_ratio(runs: Runs) -> tuple[float, bool]:
@@ -142,8 +145,9 @@ def _abrupt_worse_than_gradual(runs: Runs) -> tuple[float, bool]:
 
 def _pool_cannot_refill(runs: Runs) -> tuple[float, bool]:
     """Local job seekers willing to work at 5,000 yuan, per North Korean position."""
-    model = runs.models["status_quo"][0]
-    fresh = LaborModel(rng=runs.seeds[0], scenario=model.setup)
+    from model.model import LaborModel
+
+    fresh = LaborModel(rng=runs.seeds[0], scenario=runs.scenarios["status_quo"])  # day 0 only
     share = fresh.pool.willing_at(5000) / fresh.factories.nk_positions0.sum()
     return float(share), share < 0.5
 
@@ -151,9 +155,10 @@ def _pool_cannot_refill(runs: Runs) -> tuple[float, bool]:
 def _status_quo_stable(runs: Runs) -> tuple[float, bool]:
     """Mean workers in China outside the holiday season, as a share of the start."""
     levels = []
-    for m, ts in zip(runs.models["status_quo"], runs.series("status_quo"), strict=True):
+    starts = runs.summaries("status_quo").initial_nk_workers
+    for start, ts in zip(starts, runs.series("status_quo"), strict=True):
         off = ts[(ts.index.month < 3) | (ts.index.month > 5)].nk_in_china
-        levels.append(off.mean() / m.initial_workers)
+        levels.append(off.mean() / start)
     level = float(np.mean(levels))
     return level, 0.9 <= level <= 1.1
 
@@ -241,9 +246,34 @@ FACTS: tuple[Fact, ...] = (
 )
 
 
-def validate(seeds: Sequence[int] = (1, 2, 3), **overrides) -> pd.DataFrame:
-    """Run the scenarios and check every fact; one row per fact with pass or fail."""
-    runs = Runs(seeds, **overrides)
+def validation_scenarios(**overrides: Any) -> list[Scenario]:
+    """The scenarios the facts are checked on, each with the same overrides of the world."""
+    scenarios = [load_scenario(SCENARIO_DIR / f"{name}.toml") for name in VALIDATION_SCENARIOS]
+    if overrides:
+        scenarios = [s.with_overrides(overrides, origin="validation override") for s in scenarios]
+    return scenarios
+
+
+def validate(
+    replicates: int = 3,
+    master_seed: int = 1,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[RunRecord], None] | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Run the scenarios (in parallel, on the run driver) and check every fact; one row per
+    fact with pass or fail. ``overrides`` change the world (not the policy) in every scenario.
+    """
+    comparison = compare(
+        validation_scenarios(**overrides),
+        replicates=replicates,
+        master_seed=master_seed,
+        executor=executor,
+        jobs=jobs,
+        on_result=on_result,
+    )
+    runs = Runs(comparison)
     rows = []
     for fact in FACTS:
         value, ok = fact.check(runs)

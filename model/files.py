@@ -1,22 +1,61 @@
-"""Writing files so that each appears whole or not at all (no half-written outputs)."""
+"""Writing files so that each appears whole or not at all: the one atomic writer.
+
+Every file laborflow writes goes through ``write_atomic``: the content is written to a
+temporary file beside the target, flushed to disk (fsync), then renamed over it. A reader
+never sees half a file, and a crash or a kill (even SIGKILL) leaves the old file or the new
+one, never a mixture. A disk that fills up or a folder that cannot be written raises
+``OutputError`` with one line naming the file, and leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from model.errors import OutputError
+
 
 def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
-    """Call ``write(tmp_path)``, then rename into place; on any error, leave nothing."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    """Call ``write(tmp_path)``, flush it to disk, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        write(tmp)
+        write(str(tmp))
+        _fsync(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot be written ({_reason(err)})") from err
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _reason(err: OSError) -> str:
+    if err.errno == errno.ENOSPC:
+        return "no space left on the disk"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "no permission to write there, or a read-only file system"
+    return err.strerror or type(err).__name__

@@ -310,7 +310,9 @@ class LaborModel(mesa.Model):
             ),
             "cn_employed_end": int(s["cn_employed"][-1]) if n else 0,
             "fines_total": float(f.fines.sum()),
-            "provenance": provenance(self.setup.hash, self.seed, self.setup.name),
+            "provenance": provenance(
+                scenario=self.setup.name, scenario_hash=self.setup.hash, seed=self.seed
+            ),
         }
 
     def factory_table(self) -> pd.DataFrame:

@@ -1,4 +1,9 @@
-"""Where a result came from: package version, git commit, scenario hash, seed, time."""
+"""Where a result came from: package and library versions, git commit, time; the one builder.
+
+A run's summary, a comparison, a sweep's manifest and every stored run carry what this
+module returns, plus what identifies them (scenario hash, seeds), so any number laborflow
+writes can be traced to the code and inputs that made it.
+"""
 
 from __future__ import annotations
 
@@ -47,17 +52,31 @@ def git_commit() -> str | None:
         return None
 
 
-def provenance(scenario_hash: str, seed: int, scenario_name: str | None = None) -> dict[str, Any]:
-    import mesa
+@functools.cache
+def _versions() -> dict[str, str | None]:
+    """Versions of what the numbers depend on (scipy draws the LHS and Sobol' designs)."""
 
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "mesa_version": version("mesa"),
+        "numpy_version": version("numpy"),
+        "scipy_version": version("scipy"),
+        "python": platform.python_version(),
+    }
+
+
+def provenance(**identity: Any) -> dict[str, Any]:
+    """Package, version, git commit, library versions and time, plus ``identity`` (seed, ...)."""
     return {
         "package": "laborflow",
         "version": package_version(),
         "git_commit": git_commit(),
-        "scenario": scenario_name,
-        "scenario_hash": scenario_hash,
-        "seed": int(seed),
-        "mesa_version": mesa.__version__,
-        "python": platform.python_version(),
+        **identity,
+        **_versions(),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -76,6 +76,40 @@ class Scenario:
         check_consistency(params, where)
         return dataclasses.replace(self, params=params, records=records)
 
+    def describe(self) -> dict[str, Any]:
+        """The scenario as plain data (for manifests): every value with its source."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "path": self.path,
+            "hash": self.hash,
+            "parameters": self.table(),
+        }
+
+    @classmethod
+    def from_description(cls, data: Mapping[str, Any], where: str) -> Scenario:
+        """The scenario ``describe()`` wrote, with every value checked again."""
+        params, records = {}, {}
+        for row in data["parameters"]:
+            spec = lookup(row["parameter"], where, row["parameter"])
+            value = coerce(spec, row["value"], where, row["parameter"])
+            params[spec.name] = value
+            records[spec.name] = ParamRecord(
+                spec.name,
+                value,
+                spec.unit,
+                row["source"],
+                row["status"] == "sourced",
+                row["defined_in"],
+            )
+        missing = [p.name for p in PARAMETERS if p.name not in params]
+        if missing:
+            raise ScenarioError(f"{where}: parameters.{missing[0]}: missing")
+        check_consistency(params, where)
+        return cls(data["name"], data["title"], data["description"], params, records,
+                   data.get("path"))  # fmt: skip
+
     def table(self) -> list[dict[str, Any]]:
         """Every parameter with value, unit, source and whether sourced (for briefs)."""
         rows = []

@@ -95,8 +95,8 @@ def test_one_replicate_has_no_interval(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--replicates", "0"], "--replicates: 0; allowed: an integer >= 1"),
-        (["--jobs", "0"], "--jobs: 0; allowed: an integer >= 1"),
+        (["--replicates", "0"], "--replicates: 0; allowed: a whole number of at least 1"),
+        (["--jobs", "0"], "--jobs: 0; allowed: a whole number of at least 1"),
         (["no_such.toml"], "no_such.toml: no such scenario file"),
     ],
 )

@@ -29,7 +29,7 @@ def test_every_parameter_is_documented_in_the_odd() -> None:
 
 
 def test_validation_reports_every_fact_with_source_and_result() -> None:
-    table = validate(seeds=(1, 2))
+    table = validate(replicates=2)
     assert list(table.fact) == [f.key for f in FACTS]
     assert set(table.result) <= {"pass", "fail"}
     assert table.source.str.len().min() > 5 and table.tolerance.str.len().min() > 5
@@ -46,7 +46,7 @@ def test_validation_reports_every_fact_with_source_and_result() -> None:
 
 def test_a_failing_fact_is_reported_as_failed() -> None:
     # With no holiday recall there is no late-March departure: the check must say so.
-    table = validate(seeds=(1,), holiday_recall_share=0.0, n_workers=2000, n_factories=20)
+    table = validate(replicates=1, holiday_recall_share=0.0, n_workers=2000, n_factories=20)
     result = dict(zip(table.fact, table.result, strict=True))
     assert result["holiday_dip"] == "fail" and result["holiday_departure"] == "fail"
 

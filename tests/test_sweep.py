@@ -22,9 +22,10 @@ import pytest
 from cli.main import main
 from experiments import executors
 from experiments.design import build_design, load_sweep
+from experiments.runner import FAIL_ENV
 from experiments.store import VOLATILE_COLUMNS, read_runs, read_series
-from experiments.sweep import FAIL_ENV, run_sweep
-from model.scenario import ScenarioError
+from experiments.sweep import run_sweep
+from model.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -221,7 +222,7 @@ BAD_SPECS = [
     (
         "replicates < 1",
         QUICK.replace("replicates = 2", "replicates = 0"),
-        "sweep.replicates: 0; allowed: an integer >= 1",
+        "sweep.replicates: 0; allowed: a whole number of at least 1",
     ),
     ("no samples", QUICK.replace("samples = 4", ""), "sweep.samples: missing"),
     ("a scenario file", (SCENARIOS / "status_quo.toml").read_text(), "is a scenario file"),
@@ -248,7 +249,7 @@ BAD_SPECS = [
     (
         "grid without levels",
         QUICK.replace('"lhs"', '"grid"'),
-        "levels: None; allowed: an integer >= 2",
+        "levels: None; allowed: a whole number of at least 2",
     ),
     ("unknown sweep key", QUICK.replace("seed = 3", "sead = 3"), "sweep.sead: unknown key"),
     (
@@ -271,7 +272,7 @@ def test_bad_spec_is_one_line_exit_2_and_nothing_written(
     case: str, text: str, message: str, tmp_path: Path, capsys
 ) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(ScenarioError, match=None) as err:
+    with pytest.raises(InputError, match=None) as err:
         build_design(load_sweep(path))
     assert message in str(err.value)
     out = tmp_path / "out"
@@ -284,7 +285,7 @@ def test_bad_spec_is_one_line_exit_2_and_nothing_written(
 def test_replicates_and_jobs_below_one_are_refused(tmp_path: Path, capsys) -> None:
     path = write(tmp_path, QUICK)
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
-    assert "--jobs: 0; allowed: an integer >= 1" in capsys.readouterr().err
+    assert "--jobs: 0; allowed: a whole number of at least 1" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

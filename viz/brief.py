@@ -209,7 +209,7 @@ def assumptions(comp: Comparison) -> list[dict[str, Any]]:
     return rows
 
 
-def provenance(comp: Comparison, command: str) -> dict[str, Any]:
+def provenance_table(comp: Comparison, command: str) -> dict[str, Any]:
     prov = comp.provenance
     return {
         "version": prov.get("version"),
@@ -241,7 +241,7 @@ def render_html(
         results=results_table(comp),
         assumptions=assumptions(comp),
         milestones=UN_TIMELINE,
-        provenance=provenance(comp, command),
+        provenance=provenance_table(comp, command),
         replicates=len(comp.seeds),
         scenarios=comp.scenarios,
         css=(TEMPLATES / "brief.css").read_text(),

@@ -1,7 +1,8 @@
 """A scenario comparison run in the background for one browser session.
 
-Runs go to a process pool and come back one by one; as they do, the comparison is rebuilt
-from the runs so far (``experiments.build_comparison`` works on a partial set) and its band
+Runs go to a process pool through the one run driver (``experiments.runner``) and come back
+one by one; as they do, the comparison is rebuilt from the runs so far
+(``experiments.comparison.build_comparison`` works on a partial set) and its band
 charts redrawn, at most every couple of seconds, so the bands fill in as runs finish. (Doing
 that in one more process was tried: pickling the runs there and back cost the page as much
 as it saved.) Seeds are submitted one at a time across all scenarios, so paired differences
@@ -20,10 +21,18 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from experiments.comparison import Comparison, RunResult, build_comparison, replicate_seeds, run_one
+from experiments.comparison import (
+    Comparison,
+    build_comparison,
+    comparison_tasks,
+    replicate_seeds,
+)
+from experiments.errors import Interrupted
+from experiments.runner import run_all
+from experiments.store import RunRecord
 from model.scenario import Scenario
 from viz import charts
 
@@ -75,7 +84,7 @@ def _lower_priority() -> None:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["experiments.comparison", "model.model"])  # workers start warm
+    ctx.set_forkserver_preload(["experiments.runner", "model.model"])  # workers start warm
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_lower_priority)
 
 
@@ -114,27 +123,31 @@ class CompareJob:
 
     def _run(self) -> None:
         started = time.perf_counter()
-        results: list[RunResult] = []
+        records: list[RunRecord] = []
+        last_draw = 0.0
+
+        def arrived(record: RunRecord) -> None:
+            nonlocal last_draw
+            records.append(record)
+            progress = _replace(self.progress, done=len(records), elapsed=_since(started))
+            complete = len(records) == progress.total
+            if complete or time.perf_counter() - last_draw > REDRAW_SECONDS:
+                comparison = build_comparison(self.scenarios, self.seeds, records)
+                progress = _replace(progress, comparison=comparison, pictures=draw(comparison))
+                last_draw = time.perf_counter()
+            self._send(progress)
+
         pool = _pool(self._workers)
         try:
-            pending: set[Future] = {
-                pool.submit(run_one, s, seed) for seed in self.seeds for s in self.scenarios
-            }
-            last_draw = 0.0
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                if self._cancel.is_set():
-                    self._send(_replace(self.progress, cancelled=True, elapsed=_since(started)))
-                    return
-                results += [f.result() for f in done]
-                progress = _replace(self.progress, done=len(results), elapsed=_since(started))
-                if done and (not pending or time.perf_counter() - last_draw > REDRAW_SECONDS):
-                    comparison = build_comparison(self.scenarios, self.seeds, results)
-                    progress = _replace(progress, comparison=comparison, pictures=draw(comparison))
-                    last_draw = time.perf_counter()
-                if done or progress.elapsed - self.progress.elapsed >= 1.0:  # the clock ticks
-                    self._send(progress)
+            run_all(
+                comparison_tasks(self.scenarios, self.seeds),
+                executor=pool,
+                on_result=arrived,
+                should_stop=self._cancel.is_set,
+            )
             self._send(_replace(self.progress, finished=True, elapsed=_since(started)))
+        except Interrupted:
+            self._send(_replace(self.progress, cancelled=True, elapsed=_since(started)))
         except Exception as err:
             self._send(
                 _replace(
