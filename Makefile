@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean browser pdftools app
+.PHONY: setup run test test-quick lint bench clean browser pdftools app
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP) browser pdftools
 	$(VENV)/bin/ruff check model experiments viz cli tests bench
 	$(VENV)/bin/ruff format --check model experiments viz cli tests bench
 	$(VENV)/bin/python -m pytest
+
+# While working: everything but the browser tests and the many full Dandong runs.
+test-quick: $(STAMP)
+	$(VENV)/bin/ruff check model experiments viz cli tests bench
+	$(VENV)/bin/python -m pytest -m "not slow and not browser"
 
 bench: $(STAMP)
 	$(PY) bench/bench_model.py

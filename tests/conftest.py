@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.sweep_helpers import BIN, LONGER, QUICK, free_port, write
 
 # --- browser tests (tests/test_app.py) --------------------------------------------------
 # Playwright drives Debian's chromium (scripts/setup_browser.sh installs it; Playwright's own
@@ -76,3 +83,85 @@ def artifacts() -> Path:
     """Screenshots of each view go here (git-ignored; CI keeps them)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --- sweeps (tests/test_sweep_*.py) -------------------------------------------------------
+# Reference stores every other sweep must equal: run once per session.
+
+
+@pytest.fixture(scope="session")
+def quick_reference(tmp_path_factory) -> Path:
+    """The quick sweep run in this process (--jobs 1): the result every other must equal."""
+    from experiments.sweep import run_sweep
+
+    tmp = tmp_path_factory.mktemp("quick")
+    result = run_sweep(write(tmp, QUICK), tmp / "store", jobs=1)
+    assert result.complete and result.ok == 8
+    return tmp / "store"
+
+
+@pytest.fixture(scope="session")
+def longer_reference(tmp_path_factory) -> Path:
+    from experiments.sweep import run_sweep
+
+    tmp = tmp_path_factory.mktemp("longer")
+    result = run_sweep(write(tmp, LONGER), tmp / "store", jobs=2)
+    assert result.complete and result.ok == 32
+    return tmp / "store"
+
+
+@pytest.fixture
+def dask_cluster():
+    """A Dask scheduler and one single-threaded worker on 127.0.0.1, killed afterwards."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    common = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    procs = [
+        subprocess.Popen(
+            [
+                BIN / "dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            **common,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.2)
+        procs.append(
+            subprocess.Popen(
+                [
+                    BIN / "dask",
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                ],  # fmt: skip
+                **common,
+            )
+        )
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=30)

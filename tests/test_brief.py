@@ -14,6 +14,8 @@ from cli.main import main
 from experiments.comparison import Comparison
 from viz.brief import Number, key_findings
 
+pytestmark = pytest.mark.slow  # every test reads a brief of full Dandong runs
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "brief"
 SMALL = ["--set", "n_workers=2000", "--set", "n_factories=20", "--jobs", "1"]
 # Skipped without poppler on a developer's machine; in CI (CI=true) a missing pdftotext fails.

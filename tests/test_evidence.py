@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from experiments.validation import FACTS, validate
 from model.parameters import PARAMETERS
 
@@ -28,6 +30,7 @@ def test_every_parameter_is_documented_in_the_odd() -> None:
         assert heading in odd
 
 
+@pytest.mark.slow
 def test_validation_reports_every_fact_with_source_and_result() -> None:
     table = validate(replicates=2)
     assert list(table.fact) == [f.key for f in FACTS]
@@ -155,6 +158,7 @@ def test_discover_explains_a_threshold_no_run_exceeds(tmp_path: Path, capsys) ->
     assert "none of the 20 runs meet the threshold" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_validate_command_prints_and_writes_the_table(tmp_path: Path, capsys) -> None:
     import pandas as pd
 

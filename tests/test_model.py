@@ -101,6 +101,7 @@ def _mean(runs: dict, name: str, key: str) -> float:
     return float(np.mean([runs[(name, s)].summary()[key] for s in (1, 2, 3)]))
 
 
+@pytest.mark.slow
 def test_abrupt_return_shuts_more_factories_and_opens_a_bigger_gap(dandong_runs) -> None:
     assert _mean(dandong_runs, "abrupt_return", "factories_shut") > _mean(
         dandong_runs, "gradual_return", "factories_shut"
@@ -111,12 +112,14 @@ def test_abrupt_return_shuts_more_factories_and_opens_a_bigger_gap(dandong_runs)
     assert _mean(dandong_runs, "status_quo", "factories_shut") == 0
 
 
+@pytest.mark.slow
 def test_gradual_return_empties_china_by_the_deadline(dandong_runs) -> None:
     for seed in (1, 2, 3):
         s = dandong_runs[("gradual_return", seed)].summary()
         assert s["nk_in_china_at_deadline"] == 0
 
 
+@pytest.mark.slow
 def test_visa_non_extension_creates_overstayers(dandong_runs) -> None:
     for seed in (1, 2, 3):
         ts = dandong_runs[("visa_non_extension", seed)].timeseries().set_index("date")
@@ -127,6 +130,7 @@ def test_visa_non_extension_creates_overstayers(dandong_runs) -> None:
         assert sq.max() == 0
 
 
+@pytest.mark.slow
 def test_status_quo_is_stable_with_an_april_dip_and_recovery(dandong_runs) -> None:
     for seed in (1, 2, 3):
         model = dandong_runs[("status_quo", seed)]

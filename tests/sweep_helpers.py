@@ -1,0 +1,109 @@
+"""What the sweep tests share: tiny sweep specs, and ways to compare stores."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.store import VOLATILE_COLUMNS, read_runs, read_series
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+BIN = Path(sys.executable).parent
+
+TINY = """
+[fixed]
+n_workers = { value = 500, assumption = "test: a tiny model" }
+n_factories = { value = 5, assumption = "test: a tiny model" }
+end_date = { value = 2018-06-30, assumption = "test: half a year" }
+"""
+
+SMALL = """
+[fixed]
+n_workers = { value = 2000, assumption = "test: a small town" }
+n_factories = { value = 20, assumption = "test: a small town" }
+end_date = { value = 2018-12-31, assumption = "test: one year" }
+"""
+
+AXES = """
+[parameters]
+renewal_trip_days = { range = [1, 7], assumption = "test: an integer range" }
+cn_jobseekers_per_nk_worker = { range = [0.1, 0.5], assumption = "test: a float range" }
+enforcement_start = { range = [2018-03-01, 2018-05-31], assumption = "test: a date range" }
+"""
+
+
+def spec_text(sweep: str, fixed: str = TINY, parameters: str = AXES, base: str = "status_quo.toml"):
+    return f'[sweep]\nbase = "{SCENARIOS / base}"\n{textwrap.dedent(sweep)}\n{fixed}\n{parameters}'
+
+
+QUICK = spec_text(
+    """
+    name = "quick"
+    design = "lhs"
+    samples = 4
+    replicates = 2
+    seed = 3
+    series_every_days = 7
+    """
+)
+"""8 tiny runs: integer, float and date ranges, weekly series."""
+
+LONGER = spec_text(
+    """
+    name = "longer"
+    design = "lhs"
+    samples = 16
+    replicates = 2
+    seed = 5
+    series_every_days = 30
+    """,
+    fixed=SMALL,
+)
+"""32 small runs: long enough (several seconds) to be interrupted part-way."""
+
+
+def write(folder: Path, text: str, name: str = "spec.toml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def stored(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs and series of a store, without the columns that differ between sessions."""
+    return read_runs(folder).drop(columns=list(VOLATILE_COLUMNS)), read_series(folder)
+
+
+def assert_same_store(a: Path, b: Path) -> None:
+    runs_a, series_a = stored(a)
+    runs_b, series_b = stored(b)
+    assert runs_a.run_id.is_unique and runs_b.run_id.is_unique
+    pd.testing.assert_frame_equal(runs_a, runs_b)
+    pd.testing.assert_frame_equal(series_a, series_b)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+DRIVER = """
+import sys
+from experiments.sweep import run_sweep
+run_sweep(sys.argv[1], sys.argv[2], jobs=2, flush_every_runs=2, flush_every_seconds=0.2)
+"""

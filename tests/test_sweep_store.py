@@ -1,0 +1,109 @@
+"""The sweep store: it survives SIGKILL, resumes to the same rows, keeps failed runs, and
+refuses a folder that holds something else."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from cli.main import main
+from experiments.runner import FAIL_ENV
+from experiments.store import read_runs, read_series
+from experiments.sweep import run_sweep
+from tests.sweep_helpers import (
+    DRIVER,
+    LONGER,
+    QUICK,
+    assert_same_store,
+    tree_digest,
+    write,
+)
+
+
+def test_a_folder_holding_another_sweep_or_other_files_is_refused(
+    tmp_path: Path, quick_reference: Path, capsys
+) -> None:
+    other = write(tmp_path, QUICK.replace("seed = 3", "seed = 9"))
+    before = tree_digest(quick_reference)
+    for args in ([], ["--resume"]):
+        assert main(["sweep", str(other), "--out", str(quick_reference), *args]) == 2
+        err = capsys.readouterr().err
+        assert "holds another sweep" in err and "nothing was overwritten" in err
+    same = write(tmp_path, QUICK, "same.toml")
+    assert main(["sweep", str(same), "--out", str(quick_reference)]) == 2
+    assert "already holds this sweep" in capsys.readouterr().err
+    assert tree_digest(quick_reference) == before
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert main(["sweep", str(same), "--out", str(mine)]) == 2
+    assert "holds other files (notes.txt" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_sigkill_part_way_then_resume_equals_an_uninterrupted_sweep(
+    tmp_path: Path, longer_reference: Path
+) -> None:
+    path, out = write(tmp_path, LONGER), tmp_path / "store"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(path), str(out)], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("part-*.parquet"))) < 2:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver, its pool and forkserver alike
+        proc.wait(timeout=30)
+    partial = read_runs(out)
+    assert 0 < len(partial) < 32 and partial.run_id.is_unique
+    result = run_sweep(path, out, jobs=2, resume=True)
+    assert result.complete and result.stored_before == len(partial)
+    assert result.ok == 32 - len(partial)
+    assert_same_store(longer_reference, out)
+
+
+def test_a_run_that_raises_is_stored_as_failed_while_the_rest_complete(
+    tmp_path: Path, quick_reference: Path, monkeypatch, capsys
+) -> None:
+    path, out = write(tmp_path, QUICK), tmp_path / "store"
+    monkeypatch.setenv(FAIL_ENV, "000002-001")
+    assert main(["sweep", str(path), "--jobs", "2", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "7 ok, 1 failed" in captured.out and "failed 000002-001: InjectedFailure" in captured.err
+    runs = read_runs(out).set_index("run_id")
+    failed = runs.loc["000002-001"]
+    assert failed.status == "failed" and failed.error.startswith("InjectedFailure: ")
+    assert pd.isna(failed.factories_shut) and "Traceback" in failed.traceback
+    assert (runs.drop(index="000002-001").status == "ok").all()
+    assert "000002-001" not in set(read_series(out).run_id)
+    # Resuming runs the failed run again, and stores it once.
+    monkeypatch.delenv(FAIL_ENV)
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
+    assert_same_store(quick_reference, out)
+
+
+def test_resuming_a_complete_sweep_runs_nothing(tmp_path: Path, quick_reference: Path) -> None:
+    before = tree_digest(quick_reference)
+    result = run_sweep(write(tmp_path, QUICK), quick_reference, jobs=1, resume=True)
+    assert result.complete and result.ok == 0 and result.stored_before == 8
+    assert tree_digest(quick_reference) == before
+
+
+def test_python_api_returns_dataframes(quick_reference: Path, tmp_path: Path) -> None:
+    result = run_sweep(write(tmp_path, QUICK), quick_reference, jobs=1, resume=True)
+    assert isinstance(result.runs, pd.DataFrame) and len(result.runs) == 8
+    summary = result.summary(["factories_shut", "peak_labor_gap"])
+    assert set(summary.metric) == {"factories_shut", "peak_labor_gap"}
+    assert (summary.n == 2).all() and len(summary) == 4 * 2
+    assert (summary["lo"] <= summary["mean"]).all() and (summary["mean"] <= summary["hi"]).all()
+    gap = result.series(["000001-000"], ["labor_gap"])
+    assert list(gap.columns) == ["run_id", "point", "replicate", "date", "labor_gap"]
