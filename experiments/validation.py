@@ -148,7 +148,7 @@ def _pool_cannot_refill(runs: Runs) -> tuple[float, bool]:
     from model.model import LaborModel
 
     fresh = LaborModel(rng=runs.seeds[0], scenario=runs.scenarios["status_quo"])  # day 0 only
-    share = fresh.pool.willing_at(5000) / fresh.factories.nk_positions0.sum()
+    share = fresh.market.willing_at(5000) / fresh.factories.nk_positions0.sum()
     return float(share), share < 0.5
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import mesa
@@ -21,6 +22,51 @@ from model.factories import FactoryTable
 from model.randomness import Streams
 from model.sanctions import REPATRIATION_DEADLINE, UN_TIMELINE
 from model.workers import Status, Visa, WorkerPopulation
+
+
+def inspection_days(
+    streams: Streams, name: str, n_factories: int, per_month: float, first: int, n_days: int
+) -> np.ndarray:
+    """Each factory's inspection days from ``first`` on, a Poisson process at ``per_month``:
+    rows are successive inspections, columns factories (NEVER once none is left)."""
+    if per_month <= 0 or first >= n_days:
+        return np.full((1, n_factories), NEVER, dtype=np.int64)
+    ids = np.arange(n_factories)
+    day = np.full(n_factories, first, dtype=np.int64)
+    rows = []
+    for k in range(10_000):
+        day = day + streams.exponential_days(name, ids, per_month / DAYS_PER_MONTH, k)
+        if (day >= n_days).all():
+            break
+        rows.append(np.where(day < n_days, day, NEVER))
+    rows.append(np.full(n_factories, NEVER, dtype=np.int64))
+    return np.vstack(rows)
+
+
+def next_inspection(schedule: np.ndarray, factories: np.ndarray, day: int) -> np.ndarray:
+    """The first inspection of each factory strictly after ``day`` (NEVER if none)."""
+    days = schedule[:, factories]
+    first = np.argmax(days > day, axis=0)
+    return days[first, np.arange(len(factories))]
+
+
+@dataclass(frozen=True)
+class Border:
+    """The DPRK border: closed from one day to another (NEVER: not closed, or never reopened).
+
+    While it is closed nobody crosses: no trips home to renew a visa, no holiday recall, no
+    new arrivals and no departures (docs/sources.md: closed in January 2020, workers stranded).
+    """
+
+    closes: int = int(NEVER)
+    reopens: int = int(NEVER)
+
+    def closed(self, day: int) -> bool:
+        return self.closes <= day < self.reopens
+
+    def open_again(self, day: int) -> int:
+        """The first day from ``day`` on when the border is open (NEVER: not in the run)."""
+        return self.reopens if self.closed(day) else day
 
 
 class UNSecurityCouncil(mesa.Agent):
@@ -56,9 +102,22 @@ class ChinaAuthorities(mesa.Agent):
             h.day_of(p["repatriation_start"]) if self.mode != "none" else NEVER
         )
         self.programme_end_day = h.day_of(p["repatriation_end"])
-        self.overstay_rate = p["overstay_detection_per_month"] / DAYS_PER_MONTH
-        self.fraud_rate = p["fraud_detection_per_month"] / DAYS_PER_MONTH
         self.new_student_share = p["new_student_visa_share"]
+        # Inspections visit factories: tolerant ones look for overstayers only; from the start
+        # of enforcement, campaigns also look for training and student visa holders at work.
+        # Each inspection finds every illegal worker present: one case, one (capped) fine.
+        n_factories = p["n_factories"]
+        self.tolerant_inspections = inspection_days(
+            streams, "inspection", n_factories, p["overstay_detection_per_month"], 0, h.n_days
+        )
+        self.campaign_inspections = inspection_days(
+            streams,
+            "campaign_inspection",
+            n_factories,
+            p["fraud_detection_per_month"],
+            self.enforcement_day,
+            h.n_days,
+        )
 
     def issues_visa(self, day: int, new_worker: bool) -> bool:
         """Does China issue a visa to a North Korean worker today?
@@ -71,14 +130,20 @@ class ChinaAuthorities(mesa.Agent):
             return False
         return not (new_worker and day >= self.programme_start_day)
 
-    def enforcing(self, day: int) -> bool:
-        return day >= self.enforcement_day
+    def renewal_end_known(self, day: int) -> int:
+        """As known on ``day``: the first day a worker already here can no longer get a visa
+        (NEVER: none known). A policy is known once it is in effect: none is announced ahead,
+        an abrupt return least of all."""
+        end = min(self.issuance_end_day, self.enforcement_day)
+        return end if end <= day else int(NEVER)
 
-    def detection_rate(self, day: int) -> float:
-        """Daily chance an overstayer is caught: tolerant until enforcement starts."""
-        return (
-            max(self.fraud_rate, self.overstay_rate) if self.enforcing(day) else self.overstay_rate
-        )
+    def new_visas_end_known(self, day: int) -> int:
+        """As known on ``day``: the first day a new worker can no longer get a visa."""
+        end = min(self.issuance_end_day, self.enforcement_day, self.programme_start_day)
+        return end if end <= day else int(NEVER)
+
+    def enforcement_known(self, day: int) -> bool:
+        return self.enforcement_day <= day
 
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Training or student visa: what a worker gets now that work visas are not issued."""
@@ -98,15 +163,21 @@ class ChinaAuthorities(mesa.Agent):
         suspects = np.concatenate(
             [working[w.visa[working] != Visa.WORK], w.with_status(Status.OVERSTAYING)]
         )
-        self.schedule_catch(suspects, day, self.detection_rate(day))
+        self.schedule_catch(suspects, day)
 
-    def schedule_catch(self, ids: np.ndarray, day: int, rate_per_day: float) -> None:
-        """Draw the day each worker would be caught at this rate (memoryless)."""
+    def schedule_catch(self, ids: np.ndarray, day: int) -> None:
+        """The day each worker would be found: the next inspection of their factory that looks
+        for them (overstayers: any inspection; training and student visas: campaigns)."""
         if len(ids) == 0:
             return
         w = self.workers
-        wait = self.streams.exponential_days("caught", ids, rate_per_day, day)
-        w.set_exit_dates(ids, catch_day=np.minimum(day + wait, NEVER))
+        factories = w.factory[ids]
+        found = next_inspection(self.campaign_inspections, factories, day)
+        overstaying = w.status[ids] == Status.OVERSTAYING
+        if overstaying.any():
+            tolerant = next_inspection(self.tolerant_inspections, factories[overstaying], day)
+            found[overstaying] = np.minimum(found[overstaying], tolerant)
+        w.set_exit_dates(ids, catch_day=found)
 
     def order_repatriation(self, day: int) -> None:
         """Give every worker a day to leave, spread over the programme's window."""
@@ -129,10 +200,12 @@ class DPRKLabourAgency(mesa.Agent):
         streams: Streams,
         china: ChinaAuthorities,
         factories: FactoryTable,
+        border: Border,
     ):
         super().__init__(model)
         h = horizon
         self.workers, self.streams, self.china, self.factories = workers, streams, china, factories
+        self.border = border
         self.lag = max(1, p["replacement_lag_days"])
         self.contract_days = p["contract_days"]
         self.state_share = p["nk_state_share"]
@@ -156,18 +229,26 @@ class DPRKLabourAgency(mesa.Agent):
         self.receive_arrivals(day)
 
     def send_replacements(self, factories: np.ndarray, day: int) -> None:
-        """A worker who left is replaced: someone is on the way, if a visa can be had."""
-        if len(factories) == 0:
+        """A worker who left is replaced: someone is on the way, if a visa can be had then
+        (the agency knows China's policy) and the border is open."""
+        arrive = self.border.open_again(day + self.lag)
+        if len(factories) == 0 or arrive >= self.china.new_visas_end_known(day):
             return
-        self.arrivals[day + self.lag].append(factories)
+        self.arrivals[arrive].append(factories)
         self.expected_by_factory += np.bincount(factories, minlength=len(self.expected_by_factory))
 
     def receive_arrivals(self, day: int) -> None:
-        """Replacements reach the border; China lets them in only if it issues new visas."""
+        """Replacements reach the border; China lets them in only if it issues new visas.
+        If the border has closed meanwhile, they wait until it reopens."""
         batches = self.arrivals.pop(day, None)
         if not batches:
             return
         factories = np.concatenate(batches)
+        if self.border.closed(day):
+            later = self.border.open_again(day)
+            if later < NEVER:
+                self.arrivals[later].append(factories)
+                return
         self.expected_by_factory -= np.bincount(factories, minlength=len(self.expected_by_factory))
         china = self.china
         if not china.issues_visa(day, new_worker=True):
@@ -181,7 +262,16 @@ class DPRKLabourAgency(mesa.Agent):
         w.add(factories, visa, day + self.stays[visa], day + self.contract_days, arrived=day)
 
     def recall_for_holiday(self, day: int, year: int, return_day: int) -> None:
-        """Late March: a share of workers go home for 15 April and come back after it."""
+        """Late March: a share of workers go home for 15 April and come back after it.
+
+        Only if they can come back: not while the border is closed, and not if China no longer
+        renews visas by the time they return (they would be stranded at home).
+        """
+        last_return = return_day + self.return_spread
+        if self.border.closed(day) or self.border.closed(last_return):
+            return
+        if last_return >= self.china.renewal_end_known(day):
+            return
         w = self.workers
         ids = w.with_status(Status.WORKING)
         ids = ids[w.leave_day[ids] > return_day]

@@ -62,6 +62,8 @@ SERIES: tuple[Measure, ...] = (
            "In China and still working after the visa expired.", "#e09f3e"),
     _count("nk_detained", "Detained", "workers",
            "Caught by an inspection, awaiting deportation.", "#d1495b"),
+    _count("nk_waiting", "Waiting to go home", "workers",
+           "In China without work (their factory shut) while the border is closed.", "#9aa5b1"),
     _count("nk_repatriated", "Gone home for good", "workers",
            "Cumulative: left China for good, for any reason.", "#6b6b6b"),
     _count("nk_arrived", "New arrivals", "workers",
@@ -78,17 +80,30 @@ SERIES: tuple[Measure, ...] = (
            "North Korean workers who crossed out of China that day.", "#d1495b"),
     _count("cn_employed", "Chinese workers employed", "workers",
            "Local workers employed by these factories.", "#e09f3e"),
-    _count("cn_job_seekers", "Local job seekers", "people",
-           "Local workers available to these factories and not employed by them.", "#9aa5b1"),
+    _count("cn_job_seekers", "Job seekers in the city", "people",
+           "People in the city looking for work in these factories.", "#9aa5b1"),
+    _count("cn_hires", "Chinese workers hired", "workers",
+           "Chinese workers hired that day (hiring happens once a week).", "#2a9d8f"),
+    _count("cn_quits", "Chinese workers who quit", "workers",
+           "Chinese workers who left their jobs that day for reasons of their own (weekly).",
+           "#e09f3e"),
+    Measure("cn_wage_mean", "Chinese wage", "yuan per month",
+            "Mean monthly wage of the Chinese staff of operating factories.", color="#e09f3e",
+            integer=False),
     _count("positions", "Positions", "positions",
            "Positions in operating factories.", "#444444"),
+    _count("positions_lost", "Positions lost", "positions",
+           "Positions cut, plus those of factories that shut, since the start.", "#6b6b6b"),
     _count("labor_gap", "Labour gap", "positions",
            "Positions in operating factories that nobody staffs that day; positions cut or in "
-           "shut factories drop out of it.", "#d1495b"),
+           "shut factories drop out of it (they are positions lost).", "#d1495b"),
+    Measure("hours_per_day", "Working day", "hours",
+            "Mean hours a day of the workers present in operating factories.", color="#335c67",
+            integer=False),
     _count("factories_operating", "Factories operating", "factories",
            "Factories still operating.", "#2a9d8f"),
-    _count("factories_distressed", "Factories short-staffed", "factories",
-           "Operating factories below the viable staffing share or short of cash.", "#e9c46a"),
+    _count("factories_distressed", "Factories losing money", "factories",
+           "Operating factories whose last month's operating profit was negative.", "#e9c46a"),
     _count("factories_shut", "Factories shut", "factories",
            "Cumulative: factories that have shut down.", "#d1495b"),
     _yuan("wage_bill", "Wage bill", "yuan per day",
@@ -98,16 +113,29 @@ SERIES: tuple[Measure, ...] = (
           "What replacing North Korean by Chinese workers adds to the wage bill that day."),
     _yuan("nk_wages_to_state", "North Korean wages taken by the state", "yuan per day",
           "The state's and managers' share of the North Korean wages paid that day."),
+    _yuan("fines_on_employers", "Fines on factories", "yuan per day",
+          "Fines on factories for illegally employed workers (capped per case)."),
+    _yuan("fines_on_workers", "Fines on workers", "yuan per day",
+          "Fines on workers found working illegally or overstaying."),
 )
+
+SERIES_BY_NAME: dict[str, Measure] = {m.name: m for m in SERIES}
 
 # Summary metrics of a run, in the order tables show them; the first ones are compared.
 SUMMARY: tuple[Measure, ...] = (
     _count("factories_shut", "Factories shut", "factories",
            "Factories shut by the end of the run.", "#d1495b"),
-    _count("peak_labor_gap", "Peak labour gap", "positions",
-           "The most positions left unstaffed on any one day.", "#d1495b"),
+    _count("positions_lost", "Positions lost", "positions",
+           "Positions cut, plus those of factories that shut, by the end of the run.", "#6b6b6b"),
+    _count("peak_labor_gap_after_policy", "Peak labour gap after the policy starts",
+           "positions",
+           "The most positions left unstaffed on any day from the policy's start (for the "
+           "status quo: from the UN 2397 deadline).", "#d1495b"),
     _count("cn_jobs_lost", "Chinese jobs lost with shut factories", "jobs",
-           "Chinese staff of factories at the day they shut.", "#e09f3e"),
+           "Gross: Chinese staff of factories at the day they shut.", "#e09f3e"),
+    _count("cn_employment_change", "Change in Chinese employment", "jobs",
+           "Net: Chinese staff at the end minus at the start (hiring elsewhere included).",
+           "#e09f3e"),
     _yuan("output_lost", "Output lost", "million yuan",
           "Value added short of fully staffed factories, over the run.", MILLION),
     _yuan("extra_wage_cost", "Extra wage cost", "million yuan",
@@ -119,6 +147,19 @@ SUMMARY: tuple[Measure, ...] = (
     _count("nk_deported_total", "Deported", "workers", "Workers caught and deported."),
     _yuan("wage_bill_total", "Wage bill", "million yuan",
           "Wages paid over the run, North Korean and Chinese together.", MILLION),
+    _count("peak_labor_gap", "Peak labour gap", "positions",
+           "The most positions left unstaffed on any one day (the April holiday included).",
+           "#d1495b"),
+    _count("factories_shut_not_viable", "Factories shut as not viable", "factories",
+           "Shut because going on was worth less than closing.", "#d1495b"),
+    _count("factories_shut_cash", "Factories shut out of cash", "factories",
+           "Shut because their cash ran out.", "#9e2a2b"),
+    Measure("cn_wage_end", "Chinese wage at the end", "yuan per month",
+            "Mean monthly wage of Chinese staff on the last day.", integer=False),
+    _yuan("payouts_total", "Profit taken out by owners", "million yuan",
+          "Cash above the buffer paid out to owners over the run.", MILLION),
+    _yuan("fines_on_workers_total", "Fines on workers", "million yuan",
+          "Fines on workers found working illegally or overstaying.", MILLION),
     _yuan("output_total", "Output", "million yuan", "Value added over the run.", MILLION),
     _yuan("nk_wages_to_state", "North Korean wages taken by the state", "million yuan",
           "The state's and managers' share of North Korean wages, over the run.", MILLION),
@@ -130,9 +171,25 @@ SUMMARY: tuple[Measure, ...] = (
     _count("cn_employed_end", "Chinese workers employed at the end", "workers",
            "Local workers employed by these factories on the last day."),
 )
+
+LAGS = (90, 180, 365)
+"""Days after a scenario's policy starts at which its effects are also reported."""
+LAGGED = ("factories_shut", "positions_lost", "labor_gap")
+"""Daily series whose values at those lags go into the summary."""
+LAGGED_SUMMARY: tuple[Measure, ...] = tuple(
+    _count(f"{series}_{lag}d", f"{label}, {lag} days after the policy starts", unit,
+           f"{label} {lag} days after the scenario's policy starts (status quo: after the UN "
+           "2397 deadline).")
+    for series, label, unit in ((name, SERIES_BY_NAME[name].label, SERIES_BY_NAME[name].unit)
+                                for name in LAGGED)
+    for lag in LAGS
+)
+SUMMARY = SUMMARY + LAGGED_SUMMARY
 # fmt: on
 
-COMPARED: tuple[str, ...] = tuple(m.name for m in SUMMARY[:9])
+AT_LAGS: tuple[str, ...] = tuple(m.name for m in LAGGED_SUMMARY)
+"""Effects at fixed lags after each scenario's policy starts."""
+COMPARED: tuple[str, ...] = tuple(m.name for m in SUMMARY[:11]) + AT_LAGS
 """Summary metrics compared across scenarios, in the order tables show them."""
 BANDED: tuple[str, ...] = (
     "nk_in_china",
@@ -143,6 +200,9 @@ BANDED: tuple[str, ...] = (
     "nk_repatriated",
     "labor_gap",
     "positions",
+    "positions_lost",
+    "hours_per_day",
+    "cn_wage_mean",
     "factories_operating",
     "factories_shut",
     "cn_employed",
@@ -155,7 +215,6 @@ BANDED: tuple[str, ...] = (
 WORKER_STATUSES: tuple[str, ...] = ("nk_working", "nk_away", "nk_overstaying", "nk_detained")
 """North Korean workers by status, in the order a stacked chart piles them up."""
 
-SERIES_BY_NAME: dict[str, Measure] = {m.name: m for m in SERIES}
 SUMMARY_BY_NAME: dict[str, Measure] = {m.name: m for m in SUMMARY}
 
 

@@ -17,16 +17,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.authorities import ChinaAuthorities, DPRKLabourAgency, UNSecurityCouncil
-from model.calendar import NEVER, Horizon
-from model.factories import SECTORS, Factory, FactoryTable, ShutBecause
-from model.labour_market import LocalLabourPool
-from model.metrics import SERIES
+from model.authorities import Border, ChinaAuthorities, DPRKLabourAgency, UNSecurityCouncil
+from model.calendar import DAYS_PER_MONTH, NEVER, Horizon
+from model.factories import SECTORS, SHUT_REASONS, Factory, FactoryTable, Outlook, ShutBecause
+from model.labour_market import LabourMarket
+from model.metrics import LAGGED, LAGS, SERIES
 from model.provenance import provenance
 from model.randomness import Streams
 from model.sanctions import REPATRIATION_DEADLINE
 from model.scenario import Scenario, load_scenario, validate_params
 from model.workers import (
+    Fines,
     LeftBecause,
     Status,
     Visa,
@@ -35,8 +36,30 @@ from model.workers import (
     WorkerRules,
 )
 
-FACTORY_HISTORY = ("positions", "nk_at_work", "cn_staff", "cn_wage", "offer", "cash", "operating")
+FACTORY_HISTORY = (
+    "positions",
+    "nk_at_work",
+    "cn_staff",
+    "cn_wage",
+    "offer",
+    "hours_per_day",
+    "profit_last_month",
+    "cash",
+    "operating",
+)
 """What ``factory_history`` records of each factory, once a week."""
+
+
+def policy_start(p: dict[str, Any]) -> dt.date:
+    """When a scenario's policy starts: its first dated policy, or for the status quo the UN
+    2397 deadline (the date the policies answer to), so effects at lags compare alike."""
+    dates = [p[k] for k in ("visa_issuance_end", "enforcement_start", "border_closure_start")]
+    if p["repatriation_mode"] != "none":
+        dates.append(p["repatriation_start"])
+    dates = [d for d in dates if d is not None]
+    return min(dates) if dates else REPATRIATION_DEADLINE
+
+
 SERIES_COLUMNS = tuple(m.name for m in SERIES)
 """Daily time series (``model.metrics`` describes each): counts, and money in yuan per day."""
 
@@ -80,12 +103,24 @@ class LaborModel(mesa.Model):
         self.deadline_day = self.horizon.day_of(REPATRIATION_DEADLINE)
 
         self.factories = FactoryTable(p, self.streams)
-        self.pool = LocalLabourPool(p, self.factories.cn_staff, self.streams)
+        self.market = LabourMarket(p, self.factories.cn_staff0, self.streams)
+        self.factories.read_staff_from(self.market.staff, self.market.wage_bill)
         self.workers = WorkerPopulation(p["n_factories"], capacity=int(p["n_workers"] * 1.5))
+        self.border = Border(
+            self.horizon.day_of(p["border_closure_start"]),
+            self.horizon.day_of(p["border_reopening"]),
+        )
         self.un = UNSecurityCouncil(self, self.horizon)
         self.china = ChinaAuthorities(self, p, self.horizon, self.workers, self.streams)
         self.agency = DPRKLabourAgency(
-            self, p, self.horizon, self.workers, self.streams, self.china, self.factories
+            self,
+            p,
+            self.horizon,
+            self.workers,
+            self.streams,
+            self.china,
+            self.factories,
+            self.border,
         )
         self.acting_authorities = (self.china, self.agency)  # the Council acts through dates
         self.worker_rules = WorkerRules(
@@ -94,12 +129,20 @@ class LaborModel(mesa.Model):
             self.china,
             self.agency,
             self.factories,
+            self.border,
+            Fines(
+                employer_per_worker=p["illegal_employment_fine_yuan"],
+                employer_cap_per_case=p["illegal_employment_fine_cap_yuan"],
+                worker_illegal_work=p["worker_illegal_work_fine_yuan"],
+                overstay_per_day=p["overstay_fine_yuan_per_day"],
+                overstay_cap=p["overstay_fine_cap_yuan"],
+            ),
             renewal_trip_days=p["renewal_trip_days"],
             renewal_trip_spread_days=p["renewal_trip_spread_days"],
             overstay_share=p["overstay_share"],
-            illegal_employment_fine_yuan=p["illegal_employment_fine_yuan"],
             detention_days=p["detention_days"],
         )
+        self.policy_start_day = self.horizon.day_of(policy_start(p))
         self._place_initial_workers()
         self.factory_agents = [
             Factory(self, self.factories, self.workers, self.horizon, i)
@@ -168,9 +211,9 @@ class LaborModel(mesa.Model):
             authority.act(day)
         self.worker_rules.advance(day)
         if day > 0 and self._month_start[day]:
-            self._shut(self.factories.pay_month(), day, ShutBecause.CASH)
+            self._month(day)
         daily = self.factories.run_day(self.workers.at_work_by_factory)
-        self._shut(self.factories.understaffed_too_long(), day, ShutBecause.UNDERSTAFFED)
+        self._hires_today = self._quits_today = 0
         if day % 7 == 6:
             self._labour_market_week(day // 7)
             self._record_factories(day)
@@ -187,40 +230,78 @@ class LaborModel(mesa.Model):
         self.running = False
 
     def _labour_market_week(self, week: int) -> None:
-        """Factories with open positions hire locally, then raise offers or shrink."""
-        f, w = self.factories, self.workers
-        vacancies = f.vacancies(w.employed_by_factory, self.agency.expected_by_factory)
-        if not vacancies.any():
-            f.weeks_at_max_offer[:] = 0
-            return
-        hires = self.pool.match(f.hiring_demand(vacancies), f.offer, week)
-        f.cn_staff += hires
-        f.adjust_offers(vacancies - hires, w.employed_by_factory)
+        """Quits, then factories with openings hire; offers move; hours are set for the week."""
+        f, w, market = self.factories, self.workers, self.market
+        self._quits_today = int(market.quit(week).sum())
+        openings = f.openings(w.employed_by_factory, self.agency.expected_by_factory)
+        sought = f.hiring_demand(openings)
+        hires, _ = market.match(sought, f.offer, week)
+        self._hires_today = int(hires.sum())
+        f.after_hiring(openings, sought, hires)
+        f.set_hours(w.at_work_by_factory)
+
+    def _month(self, day: int) -> None:
+        """The first of the month: raises catch up, the month is settled, factories decide."""
+        f, market = self.factories, self.market
+        market.catch_up(f.offer, self.p["wage_catch_up_per_month"])
+        self._shut(f.settle_month(), day, ShutBecause.CASH)
+        outlook = self._outlook(day)
+        self._shut(f.plan(outlook, self.workers.employed_by_factory), day, ShutBecause.NOT_VIABLE)
+
+    def _outlook(self, day: int) -> Outlook:
+        """What each factory can expect of its North Korean staff over its planning horizon.
+
+        Under an announced policy a factory counts only the workers it can keep: not those the
+        programme sends home, not those whose visas cannot be renewed or who have none, not
+        those inspections will find, and not those whose contracts end with no replacement.
+        """
+        w, china = self.workers, self.china
+        end = day + int(self.factories.planning_months * DAYS_PER_MONTH)
+        ids = w.with_status(Status.WORKING, Status.AWAY, Status.OVERSTAYING)
+        gone = w.leave_day[ids] <= end
+        renewals_end = china.renewal_end_known(day)
+        gone |= (w.visa_expiry[ids] <= end) & (w.visa_expiry[ids] >= renewals_end)
+        gone |= w.status[ids] == Status.OVERSTAYING
+        if china.enforcement_known(day):
+            gone |= w.visa[ids] != Visa.WORK
+        new_visas_end = china.new_visas_end_known(day)
+        gone |= (w.contract_end[ids] <= end) & (w.contract_end[ids] >= new_visas_end)
+        kept = np.bincount(w.factory[ids[~gone]], minlength=self.factories.n)
+        expected = kept + self.agency.expected_by_factory
+        ends = china.programme_end_day if china.programme_start_day <= day else day
+        return Outlook(expected, max(ends - day, 0) / DAYS_PER_MONTH)
 
     def _shut(self, rows: np.ndarray, day: int, because: ShutBecause) -> None:
-        """Close factories: North Korean staff are sent home, Chinese staff back to the pool."""
-        closed = self.factories.shut(rows, day)
+        """Close factories: North Korean staff are sent home, Chinese staff lose their jobs."""
+        f = self.factories
+        closed = f.shut(rows, day, because)
         if len(closed) == 0:
             return
         w = self.workers
-        in_closed = np.zeros(self.factories.n, dtype=bool)
+        in_closed = np.zeros(f.n, dtype=bool)
         in_closed[closed] = True
         st = w.status[: w.n]
         ids = np.flatnonzero(
-            in_closed[w.factory[: w.n]] & (st != Status.HOME) & (st != Status.DETAINED)
+            in_closed[w.factory[: w.n]]
+            & (st != Status.HOME)
+            & (st != Status.DETAINED)
+            & (st != Status.WAITING)
         )
-        w.send_home(ids, day, LeftBecause.FACTORY_SHUT)
-        self.pool.release(closed)
+        self.worker_rules.go_home_or_wait(ids, day, LeftBecause.FACTORY_SHUT)
+        self.market.release(closed, day // 7)
         date = self.horizon.date_of(day).isoformat()
         for row in closed:
             self._shutdowns.append(
                 {
                     "factory": int(row),
                     "date": date,
-                    "reason": because.name.lower(),
-                    "positions": int(self.factories.positions0[row]),
-                    "cn_jobs_lost": int(self.factories.cn_staff_at_shutdown[row]),
+                    "reason": SHUT_REASONS[because],
+                    "positions": int(f.positions0[row]),
+                    "cn_jobs_lost": int(f.cn_staff_at_shutdown[row]),
                     "nk_sent_home": int(np.count_nonzero(w.factory[ids] == row)),
+                    "profit_last_month": float(f.profit_last_month[row]),
+                    "value_of_going_on": float(f.value_of_going_on[row]),
+                    "cash": float(f.cash[row]),
                 }
             )
 
@@ -232,6 +313,7 @@ class LaborModel(mesa.Model):
         s["nk_away"][day] = by[Status.AWAY]
         s["nk_overstaying"][day] = by[Status.OVERSTAYING]
         s["nk_detained"][day] = by[Status.DETAINED]
+        s["nk_waiting"][day] = by[Status.WAITING]
         s["nk_repatriated"][day] = by[Status.HOME]
         s["nk_arrived"][day] = w.arrived_total
         s["nk_work_visa"][day] = w.working_by_visa[Visa.WORK]
@@ -240,9 +322,13 @@ class LaborModel(mesa.Model):
         s["border_entries"][day] = w.entries_today
         s["border_exits"][day] = w.exits_today
         s["cn_employed"][day] = f.cn_staff.sum()
-        s["cn_job_seekers"][day] = self.pool.size - s["cn_employed"][day]
+        s["cn_job_seekers"][day] = self.market.seekers
+        s["cn_hires"][day] = self._hires_today
+        s["cn_quits"][day] = self._quits_today
         s["factories_operating"][day] = f.operating.sum()
         s["factories_shut"][day] = f.n - s["factories_operating"][day]
+        s["fines_on_employers"][day] = self.worker_rules.fined_employers_today
+        s["fines_on_workers"][day] = self.worker_rules.fined_workers_today
         s["nk_wages_to_state"][day] = daily.pop("nk_wage_paid") * self.agency.state_share
         for key, value in daily.items():
             s[key][day] = value
@@ -268,7 +354,17 @@ class LaborModel(mesa.Model):
 
     def shutdowns(self) -> pd.DataFrame:
         """One row per factory shutdown: when, why, and what it cost in jobs."""
-        cols = ["factory", "date", "reason", "positions", "cn_jobs_lost", "nk_sent_home"]
+        cols = [
+            "factory",
+            "date",
+            "reason",
+            "positions",
+            "cn_jobs_lost",
+            "nk_sent_home",
+            "profit_last_month",
+            "value_of_going_on",
+            "cash",
+        ]
         return pd.DataFrame(self._shutdowns, columns=cols)
 
     def summary(self) -> dict[str, Any]:
@@ -280,24 +376,35 @@ class LaborModel(mesa.Model):
         at_deadline = self.deadline_day if 0 <= self.deadline_day < n else None
         gap = s["labor_gap"]
         peak_day = int(np.argmax(gap)) if n else 0
-        return {
+        start = self.policy_start_day
+        after = gap[max(start, 0) :] if 0 <= start < n else gap[:0]
+        summary = {
             "scenario": self.setup.name,
             "days": n,
             "start_date": self.horizon.start.isoformat(),
             "end_date": self.horizon.date_of(max(n - 1, 0)).isoformat(),
+            "policy_start": self.horizon.date_of(start).isoformat(),
             "initial_nk_workers": self.initial_workers,
             "factories": f.n,
             "factories_shut": int(f.n - f.operating.sum()),
+            "factories_shut_not_viable": int((f.shut_reason == ShutBecause.NOT_VIABLE).sum()),
+            "factories_shut_cash": int((f.shut_reason == ShutBecause.CASH).sum()),
             "first_shutdown": self.horizon.date_of(shut_days.min()).isoformat()
             if len(shut_days)
             else None,
+            "positions_lost": int(s["positions_lost"][-1]) if n else 0,
             "peak_labor_gap": int(gap.max()) if n else 0,
             "peak_labor_gap_date": self.horizon.date_of(peak_day).isoformat(),
+            "peak_labor_gap_after_policy": int(after.max()) if len(after) else None,
             "cn_jobs_lost": int(f.cn_staff_at_shutdown.sum()),
+            "cn_employment_change": int(s["cn_employed"][-1] - f.cn_staff0.sum()) if n else 0,
+            "cn_employed_end": int(s["cn_employed"][-1]) if n else 0,
+            "cn_wage_end": float(s["cn_wage_mean"][-1]) if n else float(f.cn_wage0),
             "output_total": float(s["output"].sum()),
             "output_lost": float(f.potential_output_per_day * n - s["output"].sum()),
             "wage_bill_total": float(s["wage_bill"].sum()),
             "extra_wage_cost": float(s["extra_wage_cost"].sum()),
+            "payouts_total": float(f.payouts.sum()),
             "nk_wages_to_state": float(s["nk_wages_to_state"].sum()),
             "nk_in_china_at_deadline": None
             if at_deadline is None
@@ -312,21 +419,30 @@ class LaborModel(mesa.Model):
                     self.workers.left_because[: self.workers.n] == LeftBecause.DEPORTED
                 )
             ),
-            "cn_employed_end": int(s["cn_employed"][-1]) if n else 0,
             "fines_total": float(f.fines.sum()),
-            "provenance": provenance(
-                scenario=self.setup.name, scenario_hash=self.setup.hash, seed=self.seed
-            ),
+            "fines_on_workers_total": float(s["fines_on_workers"].sum()),
         }
+        for series in LAGGED:
+            for lag in LAGS:
+                day = start + lag
+                value = s[series][day] if 0 <= day < n else None
+                summary[f"{series}_{lag}d"] = None if value is None else int(value)
+        summary["provenance"] = provenance(
+            scenario=self.setup.name, scenario_hash=self.setup.hash, seed=self.seed
+        )
+        return summary
 
     def factory_table(self) -> pd.DataFrame:
-        """Every factory's current state, one row each (what the factory view draws)."""
+        """Every factory's current state, one row each: what the factory view draws, and
+        what a reader needs to see why a factory shut."""
         f, w = self.factories, self.workers
-        staffed = np.minimum(w.at_work_by_factory + f.cn_staff, f.positions)
+        at_work = w.at_work_by_factory
+        staffed = np.minimum(at_work + f.cn_staff, f.positions)
         share = np.where(f.operating, staffed / np.maximum(f.positions, 1), 0.0)
         state = np.where(
-            ~f.operating, "shut", np.where(share < f.viable_share, "short-staffed", "operating")
+            ~f.operating, "shut", np.where(f.profit_last_month < 0, "losing money", "operating")
         )
+        heads = np.maximum(at_work + f.cn_staff, 1)
         return pd.DataFrame(
             {
                 "factory": np.arange(f.n),
@@ -334,29 +450,43 @@ class LaborModel(mesa.Model):
                 "positions": f.positions,
                 "positions_at_start": f.positions0,
                 "nk_employed": w.employed_by_factory,
-                "nk_at_work": w.at_work_by_factory,
+                "nk_at_work": at_work,
+                "nk_expected": f.nk_expected,
                 "cn_staff": f.cn_staff,
-                "cn_wage": f.cn_wage,
+                "cn_wage": np.where(f.cn_staff > 0, f.cn_wage_bill / np.maximum(f.cn_staff, 1), 0),
+                "offer": f.offer,
                 "staffed_share": share,
+                "hours_per_day": (at_work * f.nk_hours + f.cn_staff * f.cn_hours) / heads,
+                "productivity": f.value_per_hour,
+                "overhead": f.overhead,
+                "profit_last_month": f.profit_last_month,
+                "value_of_going_on": np.where(
+                    np.isfinite(f.value_of_going_on), f.value_of_going_on, np.nan
+                ),
                 "cash": f.cash,
                 "state": state,
                 "shut_day": np.where(f.shut_day < NEVER, f.shut_day, -1),
+                "shut_reason": [SHUT_REASONS.get(ShutBecause(int(r)), "") for r in f.shut_reason],
             }
         )
 
     def _record_factories(self, day: int) -> None:
         """Once a week, every factory's state: the history a drill-down draws."""
         f, w = self.factories, self.workers
+        at_work = w.at_work_by_factory
         self._weekly["day"].append(np.int64(day))
         for key, values in (
             ("positions", f.positions * f.operating),
-            ("nk_at_work", w.at_work_by_factory),
+            ("nk_at_work", at_work),
             ("cn_staff", f.cn_staff),
-            ("cn_wage", f.cn_wage),
+            ("cn_wage", f.cn_wage_bill / np.maximum(f.cn_staff, 1)),
             ("offer", f.offer),
+            ("hours_per_day", (at_work * f.nk_hours + f.cn_staff * f.cn_hours)
+             / np.maximum(at_work + f.cn_staff, 1)),
+            ("profit_last_month", f.profit_last_month),
             ("cash", f.cash),
             ("operating", f.operating),
-        ):
+        ):  # fmt: skip
             self._weekly[key].append(np.array(values, copy=True))
 
     def factory_history(self, i: int) -> pd.DataFrame:

@@ -136,29 +136,67 @@ PARAMETERS: tuple[Param, ...] = (
     _num("cn_reservation_wage_sigma", "log units", 0.0, 3.0, "Spread of the wages asked",
         "Spread (lognormal sigma) of reservation wages.", L),
     _num("cn_wage_yuan_per_month", "yuan/month", 0.0, YUAN, "Chinese wage",
-        "Wage the factories pay Chinese workers at the start; first offer for new hires.", L),
+        "Wage the factories pay Chinese workers at the start; the floor of their offers.", L),
+    _share("cn_quit_rate_per_month", "Quits",
+        "Share of Chinese staff who leave their job in a month, for reasons of their own.", L),
+    _share("on_the_job_search_share_per_week", "Job search while employed",
+        "Share of employed Chinese workers who look at other factories' offers in a week.", L),
+    _num("job_switch_premium", "share", 0.0, 5.0, "Raise needed to switch",
+        "How much more than their wage another factory must offer before a worker moves.", L),
+    _num("migrant_pool_per_nk_worker", "people per worker", 0.0, 100.0, "Migrants who could come",
+        "People outside the city who would take these jobs at the right wage, per North Korean "
+        "worker at the start.", L),
+    _num("migrant_reservation_wage_median_yuan", "yuan/month", 0.0, YUAN, "Wage migrants ask",
+        "Median wage at which someone from outside the city moves for a factory job.", L),
+    _num("migrant_search_weeks", "weeks", 0.1, 520.0, "Weeks until migrants hear",
+        "Mean weeks until a potential migrant looks at the city's offers again.", L),
     _num("nk_wage_yuan_per_month", "yuan/month", 0.0, YUAN, "North Korean wage",
         "Wage a factory pays per North Korean worker.", F),
     _share("nk_state_share", "State's share of the North Korean wage",
         "Share of the North Korean wage taken by the state and managers.", F),
-    _num("productivity_yuan_per_worker_month", "yuan/month", 0.0, YUAN, "Value added per position",
-        "Median value added per staffed position.", F),
+    _num("value_added_yuan_per_hour", "yuan/hour", 0.0, 10_000.0, "Value added per hour",
+        "Median value added per hour worked (output net of materials).", F),
     _num("productivity_sigma", "log units", 0.0, 3.0, "Spread of productivity",
-        "Spread (lognormal sigma) of productivity across factories.", F),
-    _share("fixed_cost_share", "Fixed costs",
-        "Monthly fixed costs as a share of a factory's value added when fully staffed.", F),
+        "Spread (lognormal sigma) of value added per hour across factories.", F),
+    _num("nk_hours_per_day", "hours/day", 1.0, 24.0, "North Korean working day",
+        "Hours a North Korean worker works on a working day when the line is fully staffed.", F),
+    _num("nk_max_hours_per_day", "hours/day", 1.0, 24.0, "Longest North Korean working day",
+        "Most hours a day a factory makes North Korean workers work when short of hands.", F),
+    _num("nk_days_per_month", "days/month", 1.0, 31.0, "North Korean working days",
+        "Days a month a North Korean worker works.", F),
+    _num("cn_hours_per_day", "hours/day", 1.0, 24.0, "Chinese working day",
+        "Hours a Chinese worker works on a working day when the line is fully staffed.", F),
+    _num("cn_max_hours_per_day", "hours/day", 1.0, 24.0, "Longest Chinese working day",
+        "Most hours a day a factory asks of Chinese workers when short of hands.", F),
+    _num("cn_days_per_month", "days/month", 1.0, 31.0, "Chinese working days",
+        "Days a month a Chinese worker works.", F),
+    _num("cn_overtime_premium", "share", 0.0, 5.0, "Chinese overtime premium",
+        "Extra pay for an hour beyond a Chinese worker's usual day, as a share of hourly pay.", F),
+    _num("nk_overtime_cost_share", "share", 0.0, 5.0, "North Korean overtime cost",
+        "What an extra hour of a North Korean worker costs the factory, as a share of the "
+        "hourly rate of the monthly sum it pays.", F),
+    _num("overhead_yuan_per_month", "yuan/month", 0.0, 1e8, "Overhead of a factory",
+        "Costs that do not scale with the lines: management, offices, the minimum rent.", F),
+    _num("overhead_yuan_per_position_month", "yuan/month", 0.0, YUAN, "Overhead per position",
+        "Costs set by the factory's size at the start (rent, machines' upkeep), per position: "
+        "they do not fall when lines are cut.", F),
+    _num("line_cost_yuan_per_position_month", "yuan/month", 0.0, YUAN, "Running cost of a line",
+        "What a staffed position costs to run a month (energy, maintenance), beyond wages.", F),
     _num("cash_buffer_months", "months", 0.0, 120.0, "Cash buffer",
-        "Cash at the start, in months of the factory's wage bill and fixed costs.", F),
-    _share("viable_staffing_share", "Viable staffing share",
-        "Below this share of positions staffed, a line cannot run properly.", F),
-    _int("max_understaffed_days", "days", 1, 10_000, "Days a factory holds on understaffed",
-        "Days in a row below the viable staffing share after which a factory shuts.", F),
+        "Cash a factory keeps, in months of its normal costs; owners take out profit above it.",
+        F),
+    _num("planning_horizon_months", "months", 1.0, 120.0, "Planning horizon",
+        "How far ahead a factory weighs its expected profit when deciding to go on or close.", F),
+    _num("severance_months", "months", 0.0, 60.0, "Severance",
+        "Wages owed to each Chinese worker when a factory closes, in months of pay.", F),
     _share("hiring_capacity_share_per_week", "Hiring capacity",
         "Most a factory can recruit and train in a week, as a share of its positions.", F),
-    _share("wage_offer_step", "Weekly raise of wage offers",
-        "Weekly raise of a factory's wage offer while vacancies stay open.", F),
-    _share("max_downsizing_share_per_week", "Most positions cut in a week",
-        "Most positions a factory can cut in a week when it cannot fill them.", F),
+    _share("wage_offer_step", "Weekly change of wage offers",
+        "How much a factory raises its offer a week while vacancies stay open, or lowers it "
+        "once they are filled.", F),
+    _share("wage_catch_up_per_month", "Wage catch-up",
+        "Share of the gap between what staff are paid and what new hires are offered that "
+        "closes each month (wages never fall).", F),
     _share("initial_work_visa_share", "Work visas at the start",
         "Share of workers holding a work visa at the start.", V),
     _share("initial_student_visa_share", "Student visas at the start",
@@ -197,6 +235,15 @@ PARAMETERS: tuple[Param, ...] = (
     _num("illegal_employment_fine_yuan", "yuan/worker", 0.0, 1e8,
         "Fine per illegal worker",
         "Fine on the factory per illegally employed worker caught.", C),
+    _num("illegal_employment_fine_cap_yuan", "yuan/case", 0.0, 1e9, "Most a factory is fined",
+        "Most a factory is fined for the illegal workers found in one inspection (a case).", C),
+    _num("worker_illegal_work_fine_yuan", "yuan/worker", 0.0, 1e8, "Fine on the worker",
+        "Fine on a worker caught working illegally (on a training or student visa, or "
+        "without one).", C),
+    _num("overstay_fine_yuan_per_day", "yuan/day", 0.0, 1e6, "Overstay fine a day",
+        "Fine on an overstayer per day without a valid visa.", C),
+    _num("overstay_fine_cap_yuan", "yuan/worker", 0.0, 1e8, "Most an overstayer is fined",
+        "Most an overstayer is fined for the days without a visa.", C),
     _date("visa_issuance_end", "No visas issued from",
         "From this date China issues no visas, new or renewed, to North Korean workers.", P,
         optional=True),
@@ -209,13 +256,19 @@ PARAMETERS: tuple[Param, ...] = (
         "First day of the repatriation programme.", P),
     _date("repatriation_end", "Everyone gone by",
         "Day by which every worker has left under the programme.", P),
+    _date("border_closure_start", "DPRK border closed from",
+        "From this date the DPRK border is closed: no trips home, no recall, no arrivals and no "
+        "departures.", P, optional=True),
+    _date("border_reopening", "DPRK border reopens",
+        "The day the border reopens (none: closed to the end of the run).", P, optional=True),
 )
 # fmt: on
 
 PARAMS_BY_NAME: dict[str, Param] = {p.name: p for p in PARAMETERS}
 ALIASES: dict[str, str] = {a: p.name for p in PARAMETERS for a in p.aliases}
 POLICY_PARAMETERS = frozenset(p.name for p in PARAMETERS if p.group == P)
-"""What China decides; everything else describes the world the policy meets."""
+"""What states decide (China's visas, inspections and programme; the DPRK's border);
+everything else describes the world the policy meets."""
 
 
 def lookup(name: str, where: str, field_name: str) -> Param:
@@ -337,7 +390,7 @@ def check_consistency(params: Mapping[str, Any], where: str) -> None:
             f"{where}: end_date: {end} is not after start_date {start}; "
             "allowed: a date after start_date"
         )
-    dated = ["visa_issuance_end", "enforcement_start"]
+    dated = ["visa_issuance_end", "enforcement_start", "border_closure_start", "border_reopening"]
     if params["repatriation_mode"] != "none":  # the programme's dates matter only when it runs
         dated += ["repatriation_start", "repatriation_end"]
     for name in dated:
@@ -360,6 +413,19 @@ def check_consistency(params: Mapping[str, Any], where: str) -> None:
                 f"{where}: repatriation_end: an abrupt return spans {window} days; "
                 f"allowed: at most {ABRUPT_MAX_WINDOW_DAYS} days after repatriation_start "
                 '(use repatriation_mode = "gradual" for longer)'
+            )
+    closed, reopens = params["border_closure_start"], params["border_reopening"]
+    if reopens is not None and (closed is None or reopens <= closed):
+        raise ScenarioError(
+            f"{where}: border_reopening: {reopens} without an earlier border_closure_start "
+            f"({closed or 'none'}); allowed: a date after border_closure_start, or none"
+        )
+    for group in ("nk", "cn"):
+        usual, most = params[f"{group}_hours_per_day"], params[f"{group}_max_hours_per_day"]
+        if most < usual:
+            raise ScenarioError(
+                f"{where}: {group}_max_hours_per_day: {most:g} is below {group}_hours_per_day "
+                f"{usual:g}; allowed: at least the usual working day"
             )
     visa_shares = params["initial_work_visa_share"] + params["initial_student_visa_share"]
     if visa_shares > 1:

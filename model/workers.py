@@ -28,6 +28,7 @@ class Status(IntEnum):
     OVERSTAYING = 2  # in China, still working, visa expired
     DETAINED = 3  # in China, caught, awaiting deportation
     HOME = 4  # left China for good (rotation, refusal, repatriation, deportation)
+    WAITING = 5  # in China without work (factory shut), waiting for the closed border to open
 
 
 class Visa(IntEnum):
@@ -43,13 +44,14 @@ class LeftBecause(IntEnum):
     REPATRIATION = 3
     DEPORTED = 4
     FACTORY_SHUT = 5
+    BORDER_CLOSED = 6  # away when the border closed, could not come back
 
 
 N_STATUS = len(Status)
 N_VISA = len(Visa)
-_IN_CHINA = np.array([1, 0, 1, 1, 0], dtype=np.int64)  # by Status
-_AT_WORK = np.array([1, 0, 1, 0, 0], dtype=np.int64)  # staffs a position today
-_EMPLOYED = np.array([1, 1, 1, 0, 0], dtype=np.int64)  # holds a position
+_IN_CHINA = np.array([1, 0, 1, 1, 0, 1], dtype=np.int64)  # by Status
+_AT_WORK = np.array([1, 0, 1, 0, 0, 0], dtype=np.int64)  # staffs a position today
+_EMPLOYED = np.array([1, 1, 1, 0, 0, 0], dtype=np.int64)  # holds a position
 
 
 @dataclass(frozen=True)
@@ -299,8 +301,7 @@ class VisaPolicy(Protocol):
 
     def issues_visa(self, day: int, new_worker: bool) -> bool: ...
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray: ...
-    def detection_rate(self, day: int) -> float: ...
-    def schedule_catch(self, ids: np.ndarray, day: int, rate_per_day: float) -> None: ...
+    def schedule_catch(self, ids: np.ndarray, day: int) -> None: ...
 
 
 class LabourAgency(Protocol):
@@ -312,9 +313,27 @@ class LabourAgency(Protocol):
 
 
 class Employers(Protocol):
-    """What worker events ask of the factories: pay a fine."""
+    """What worker events ask of the factories: pay fines."""
 
-    def fine(self, factories: np.ndarray, amount: float) -> None: ...
+    def fine(self, factories: np.ndarray, amounts: np.ndarray) -> None: ...
+
+
+class BorderCrossing(Protocol):
+    """Whether the DPRK border can be crossed on a day, and when it can again."""
+
+    def closed(self, day: int) -> bool: ...
+    def open_again(self, day: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class Fines:
+    """The law's fines (Exit and Entry Administration Law arts. 78, 80; docs/sources.md)."""
+
+    employer_per_worker: float  # per illegally employed worker ...
+    employer_cap_per_case: float  # ... at most this for the workers found in one inspection
+    worker_illegal_work: float  # on each worker found working illegally
+    overstay_per_day: float  # on an overstayer, per day without a visa ...
+    overstay_cap: float  # ... at most this
 
 
 @dataclass
@@ -326,11 +345,14 @@ class WorkerRules:
     china: VisaPolicy
     agency: LabourAgency
     employers: Employers
+    border: BorderCrossing
+    fines: Fines
     renewal_trip_days: int
     renewal_trip_spread_days: int
     overstay_share: float
-    illegal_employment_fine_yuan: float
     detention_days: int
+    fined_employers_today: float = 0.0
+    fined_workers_today: float = 0.0
 
     def advance(self, day: int) -> None:
         """Apply the day's events to every worker due today, all at once.
@@ -338,23 +360,39 @@ class WorkerRules:
         Order of precedence when several fall on one day: the repatriation programme's
         leave day, being caught, the end of the contract, the end of the visa.
         """
+        self.fined_employers_today = self.fined_workers_today = 0.0
         w = self.workers
         due = w.due_on(day)
         if len(due) == 0:
             return
         status = w.status[due]
         self._return_from_abroad(due[status == Status.AWAY], day)
-        w.send_home(due[status == Status.DETAINED], day, LeftBecause.DEPORTED)
+        self._deport(due[status == Status.DETAINED], day)
+        self.go_home_or_wait(due[status == Status.WAITING], day, LeftBecause.FACTORY_SHUT)
         self._events_in_china(due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day)
 
     def _events_in_china(self, ids: np.ndarray, day: int) -> None:
         w = self.workers
         leaving_now = w.exit_due[ids] <= day
         self._exits_in_china(ids[leaving_now], day)
-        # Everyone else due today is at work with a visa that ends today.
-        expired = ids[~leaving_now]
-        expired = expired[w.status[expired] == Status.WORKING]
-        if self.china.issues_visa(day, new_worker=False):
+        # Everyone still here and at work whose visa ends today (departures postponed by a
+        # closed border included).
+        expired = ids[
+            (w.status[ids] == Status.WORKING)
+            & (w.visa_expiry[ids] <= day)
+            & (w.exit_due[ids] > day)
+        ]
+        renewable = self.china.issues_visa(day, new_worker=False)
+        if self.border.closed(day):
+            # No way home: China extends visas in the country, or the worker overstays.
+            if renewable:
+                self._new_visas(expired, day, at_work=True)
+                w.due[expired] = np.minimum(w.visa_expiry[expired], w.exit_due[expired])
+            else:
+                w.set_status(expired, Status.OVERSTAYING)
+                self.china.schedule_catch(expired, day)
+            return
+        if renewable:
             # The article: "visas had expired so they just went back to North Korea to extend them".
             w.set_status(expired, Status.AWAY, crossing=-1)
             queue = self.streams.integers(
@@ -367,14 +405,24 @@ class WorkerRules:
             self._refused_renewal(expired, day)
 
     def _exits_in_china(self, ids: np.ndarray, day: int) -> None:
-        """Told to leave, caught, or contract over, in that order of precedence."""
+        """Told to leave, caught, or contract over, in that order of precedence.
+
+        While the border is closed nobody leaves: departures wait for it to reopen.
+        """
         w = self.workers
         leaving = w.leave_day[ids] <= day
-        w.send_home(ids[leaving], day, LeftBecause.REPATRIATION)
-        ids = ids[~leaving]
-        caught = w.catch_day[ids] <= day
+        caught = ~leaving & (w.catch_day[ids] <= day)
+        ended = ~leaving & ~caught
         self._detain(ids[caught], day)
-        self._leave_for_good(ids[~caught], day, LeftBecause.CONTRACT_END)
+        if self.border.closed(day):
+            later = self.border.open_again(day)
+            w.leave_day[ids[leaving]] = later
+            w.contract_end[ids[ended]] = later
+            stuck = ids[leaving | ended]
+            w.set_exit_dates(stuck)
+            return
+        w.send_home(ids[leaving], day, LeftBecause.REPATRIATION)
+        self._leave_for_good(ids[ended], day, LeftBecause.CONTRACT_END)
 
     def _refused_renewal(self, ids: np.ndarray, day: int) -> None:
         """No renewal to be had: stay on illegally (and keep working) or go home."""
@@ -382,29 +430,76 @@ class WorkerRules:
         stays = self.streams.uniform("overstay", ids, day) < self.overstay_share
         overstayers = ids[stays]
         w.set_status(overstayers, Status.OVERSTAYING)
-        self.china.schedule_catch(overstayers, day, self.china.detection_rate(day))
+        self.china.schedule_catch(overstayers, day)
         self._leave_for_good(ids[~stays], day, LeftBecause.VISA_REFUSED)
 
     def _detain(self, ids: np.ndarray, day: int) -> None:
-        """Caught: detained, the employer fined, deported after detention; a replacement is sent."""
+        """Caught: detained, fined as the law says, deported after detention; a replacement
+        is sent. The employer's fine is per case: the workers of one factory found on one day."""
         if len(ids) == 0:
             return
-        w = self.workers
-        factories = w.factory[ids]
-        self.employers.fine(factories, self.illegal_employment_fine_yuan)
+        w, law = self.workers, self.fines
+        factories, found = np.unique(w.factory[ids], return_counts=True)
+        employer_fines = np.minimum(found * law.employer_per_worker, law.employer_cap_per_case)
+        self.employers.fine(factories, employer_fines)
+        self.fined_employers_today += float(employer_fines.sum())
+        overstaying = w.status[ids] == Status.OVERSTAYING
+        days_over = np.maximum(day - w.visa_expiry[ids], 0) * overstaying
+        on_workers = law.worker_illegal_work + np.minimum(
+            days_over * law.overstay_per_day, law.overstay_cap
+        )
+        self.fined_workers_today += float(on_workers.sum())
         w.set_status(ids, Status.DETAINED)
         w.return_day[ids] = day + max(1, self.detention_days)
         w.due[ids] = w.return_day[ids]
-        self.agency.send_replacements(factories, day)
+        self.agency.send_replacements(w.factory[ids], day)
+
+    def go_home_or_wait(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
+        """Workers without a job go home, or wait in China while the border is closed."""
+        w = self.workers
+        if not self.border.closed(day):
+            w.send_home(ids, day, because)
+            return
+        w.set_status(ids[w.status[ids] != Status.WAITING], Status.WAITING)
+        w.due[ids] = self.border.open_again(day)
+
+    def _deport(self, ids: np.ndarray, day: int) -> None:
+        """Detention over: deported, unless the border is closed (then held until it opens)."""
+        if not self.border.closed(day):
+            self.workers.send_home(ids, day, LeftBecause.DEPORTED)
+            return
+        w = self.workers
+        w.return_day[ids] = self.border.open_again(day)
+        w.due[ids] = w.return_day[ids]
 
     def _leave_for_good(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
         """A worker goes home for good; the agency sends a replacement to the same factory."""
         self.workers.send_home(ids, day, because)
         self.agency.send_replacements(self.workers.factory[ids], day)
 
-    def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
-        """The end of a trip home: back on a new visa, or home for good."""
+    def _new_visas(self, ids: np.ndarray, day: int, at_work: bool) -> None:
+        """Renewed visas: work visas cannot be renewed after 2375, so training or student."""
         w = self.workers
+        visa = w.visa[ids]
+        was_work = visa == Visa.WORK
+        if was_work.any():
+            new = self.china.visa_kind_for(ids[was_work], day)
+            if at_work:  # counted by visa kind while working: move them to the new kind
+                w.working_by_visa[Visa.WORK] -= len(new)
+                w.working_by_visa += np.bincount(new, minlength=N_VISA)
+            visa[was_work] = new
+            w.visa[ids] = visa
+        w.visa_expiry[ids] = day + self.agency.stays[visa]
+
+    def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
+        """The end of a trip home: back on a new visa, or home for good.
+
+        If the border has closed meanwhile, the worker cannot come back: home for good.
+        """
+        w = self.workers
+        if self.border.closed(day):
+            w.send_home(ids, day, LeftBecause.BORDER_CLOSED)
+            return
         if (w.exit_due[ids] <= day).any():  # a catch day that passed abroad does not count
             told = w.leave_day[ids] <= day
             w.send_home(ids[told], day, LeftBecause.REPATRIATION)
@@ -415,15 +510,9 @@ class WorkerRules:
         if not self.china.issues_visa(day, new_worker=False):
             self._leave_for_good(ids, day, LeftBecause.VISA_REFUSED)
             return
-        # Work visas cannot be renewed after 2375: they come back on training or student visas.
-        visa = w.visa[ids]
-        was_work = visa == Visa.WORK
-        if was_work.any():
-            visa[was_work] = self.china.visa_kind_for(ids[was_work], day)
-            w.visa[ids] = visa
-        w.visa_expiry[ids] = day + self.agency.stays[visa]
+        self._new_visas(ids, day, at_work=False)
         w.set_status(ids, Status.WORKING, crossing=+1)
         w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
         stale = ids[w.catch_day[ids] <= day]
         if len(stale):  # sought while abroad: inspections pick up the search again
-            self.china.schedule_catch(stale, day, self.china.detection_rate(day))
+            self.china.schedule_catch(stale, day)

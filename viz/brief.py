@@ -69,13 +69,22 @@ def _per_scenario(comp: Comparison, metric: str, names: Sequence[str]) -> tuple[
 
 FINDING_SENTENCES = (
     ("factories_shut", "Factories shut by the end: {v}."),
-    ("peak_labor_gap", "Labour gap at its worst, in positions nobody staffs: {v}."),
-    ("cn_jobs_lost", "Chinese jobs lost in factories that shut: {v}."),
+    ("factories_shut_90d", "Factories shut within 90 days of the policy's start: {v}."),
+    ("positions_lost", "Positions lost, cut or in factories that shut: {v}."),
+    (
+        "peak_labor_gap_after_policy",
+        "Labour gap at its worst after the policy starts, in positions nobody staffs: {v}.",
+    ),
+    ("cn_jobs_lost", "Chinese jobs lost in factories that shut (gross): {v}."),
+    (
+        "cn_employment_change",
+        "Change in Chinese employment, hiring by the survivors included (net): {v}.",
+    ),
     (
         "extra_wage_cost",
         "Extra wages paid to replace North Korean with Chinese workers, in million yuan: {v}.",
     ),
-    ("output_lost", "Output lost against fully staffed factories, in million yuan: {v}."),
+    ("output_lost", "Output lost against the factories at the start, in million yuan: {v}."),
 )
 
 
@@ -86,7 +95,7 @@ def key_findings(comp: Comparison) -> list[Finding]:
     found: list[Finding] = []
     shut = {n: comp.metric("factories_shut", n)["mean"] for n in others}
     ranked = sorted(others, key=lambda n: shut[n])
-    if len(ranked) >= 2 and shut[ranked[-1]] > shut[ranked[0]]:
+    if len(ranked) >= 2:  # the contrast is stated whichever way it goes, even when it is nil
         low, high = ranked[0], ranked[-1]
         n = Number("factories_shut", *paired_difference(comp.runs, "factories_shut", high, low))
         total = int(comp.runs.factories.iloc[0])
@@ -98,6 +107,8 @@ def key_findings(comp: Comparison) -> list[Finding]:
             )
         )
     for metric, sentence in FINDING_SENTENCES:
+        if metric not in set(comp.table.metric):  # e.g. a lag beyond a short run's horizon
+            continue
         text, numbers = _per_scenario(comp, metric, names)
         found.append(Finding(sentence.format(v=text), numbers))
     return found
