@@ -169,8 +169,8 @@ def add_app_command(sub: Any) -> None:
 def cmd_app(args: argparse.Namespace) -> int:
     import os
 
-    if not 0 <= args.port <= 65535:
-        raise ArgumentError(f"--port: {args.port}; allowed: 0 to 65535")
+    if not 1 <= args.port <= 65535:  # checked here: the server would call it unreachable
+        raise ArgumentError(f"--port: {args.port}; allowed: a whole number from 1 to 65535")
     cache = Path(
         os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", Path(sys.prefix) / "share/solara/cdn")
     )

@@ -117,3 +117,16 @@ def test_params_lists_every_parameter(capsys) -> None:
     assert main(["params"]) == 0
     out = capsys.readouterr().out
     assert all(p.name in out for p in PARAMETERS)
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_app_port_outside_1_to_65535_is_refused_before_serving(
+    port: str, capsys, monkeypatch
+) -> None:
+    def serve(*args):
+        raise AssertionError("the app was started")
+
+    monkeypatch.setattr("os.execve", serve)
+    assert main(["app", "--port", port]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"laborflow: error: --port: {port}; allowed: a whole number from 1 to 65535"
