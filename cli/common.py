@@ -52,8 +52,15 @@ def add_executor_options(parser: argparse.ArgumentParser, resume: bool = True) -
 
 
 def check_jobs(jobs: int | None) -> None:
-    if jobs is not None and jobs < 1:
-        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
+    """--jobs from 1 to a few per core: more would only fork processes that wait."""
+    from experiments.executors import check_jobs as check
+
+    check(jobs)
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0:
+        raise ArgumentError(f"--seed: {seed}; allowed: a whole number of at least 0")
 
 
 def check_output_folder(out: Path) -> None:

@@ -84,7 +84,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from experiments.comparison import replicate_seeds
 
     scenarios = scenarios_with_overrides(args.scenarios, args.overrides)
-    replicate_seeds(args.seed, args.replicates)  # checks the count before any work
+    replicate_seeds(args.seed, args.replicates)  # checks seed and count before any work
     check_jobs(args.jobs)
     out = args.out or Path("out") / f"compare-{scenarios[0].name}"
     check_output_folder(out)
@@ -267,7 +267,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     from experiments.design import load_sweep
-    from experiments.discovery import discover
+    from experiments.discovery import check_question, discover
     from model.files import write_atomic
     from viz.charts import discovery_chart, to_png
 
@@ -276,6 +276,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
             f"--min-density: {args.min_density}; allowed: a number above 0, at most 1"
         )
     spec = load_sweep(args.spec)
+    check_question(spec, args.metric, args.threshold)  # before the sweep, not after it
     code, result = execute_sweep(spec, args, resume=True)
     if code:
         return code

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli.common import DEFAULT_SEED, add_set_option, check_output_folder
+from cli.common import DEFAULT_SEED, add_set_option, check_output_folder, check_seed
 from model.errors import ArgumentError
 from model.files import write_atomic
 from model.scenario import SCENARIO_DIR
@@ -37,6 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from model.model import LaborModel
     from model.scenario import load_scenario, parse_assignment
 
+    check_seed(args.seed)
     scenario = load_scenario(args.scenario)
     overrides = dict(parse_assignment(a) for a in args.overrides)
     if overrides:

@@ -14,7 +14,9 @@ from typing import Any
 from cli.common import (
     DEFAULT_SEED,
     add_set_option,
+    check_jobs,
     check_output_folder,
+    check_seed,
     scenarios_with_overrides,
 )
 from cli.many_runs import compare_with_progress, with_progress
@@ -69,6 +71,13 @@ def cmd_brief(args: argparse.Namespace) -> int:
             "--from: a saved comparison already fixes its scenarios; "
             "allowed: --from DIR alone, or scenario files without --from"
         )
+    if not args.source and args.replicates < 2:
+        raise ArgumentError(
+            f"--replicates: {args.replicates}; "
+            "allowed: a whole number of at least 2 (a brief reports intervals)"
+        )
+    check_seed(args.seed)
+    check_jobs(args.jobs)
     check_output_folder(args.out)
     if args.source:
         comparison = Comparison.load(args.source)
@@ -76,11 +85,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     else:
         paths = args.scenarios or [SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
         scenarios = scenarios_with_overrides(paths, args.overrides)
-        if args.replicates < 2:
-            raise ArgumentError(
-                f"--replicates: {args.replicates}; "
-                "allowed: a whole number of at least 2 (a brief reports intervals)"
-            )
         comparison = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
         command = _regenerate(paths, args)
         comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)

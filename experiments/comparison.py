@@ -190,7 +190,7 @@ class Comparison:
             table = pd.read_parquet(folder / "comparison.parquet")
             bands = pd.read_parquet(folder / "bands.parquet")
             bands["date"] = bands["date"].astype("datetime64[s]")  # Parquet stores [ms]
-        except (OSError, ValueError, KeyError, TypeError, ScenarioError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, ScenarioError) as err:
             raise StoreError(f"{folder}: comparison files are damaged: {err}") from err
         return cls(scenarios, list(manifest["seeds"]), runs, table, bands, manifest["provenance"])
 

@@ -19,6 +19,25 @@ from typing import Any
 
 from model.errors import ArgumentError
 
+MAX_JOBS_PER_CORE = 4
+"""More local processes than this per core only wait for the CPU and take memory (a worker
+holds its model, ~150 MB at Dandong scale); a larger --jobs is almost surely a typo."""
+
+
+def max_jobs() -> int:
+    return MAX_JOBS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_jobs(jobs: int | None) -> None:
+    """Refuse a number of local processes below 1 or above ``max_jobs()``, before any start."""
+    if jobs is None:
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= max_jobs():
+        raise ArgumentError(
+            f"--jobs: {jobs}; allowed: a whole number from 1 to {max_jobs()} "
+            f"({MAX_JOBS_PER_CORE} per core, {os.cpu_count() or 1} cores here)"
+        )
+
 
 class InlineExecutor(Executor):
     """Runs each task at submit time, in this process: ``--jobs 1`` and debugging."""
@@ -39,9 +58,8 @@ def local_executor(jobs: int | None) -> Executor:
     the runs in flight and stores them). The pool's processes start here, before this
     process starts threads of its own (progress bars, Arrow's pool).
     """
+    check_jobs(jobs)
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
     if jobs == 1:
         return InlineExecutor()
     pool = ProcessPoolExecutor(
@@ -87,8 +105,7 @@ def open_executor(
     ``scheduler="local"`` starts a Dask cluster of ``jobs`` single-threaded worker
     processes on 127.0.0.1; any other value is the address of a running scheduler.
     """
-    if jobs is not None and jobs < 1:
-        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
+    check_jobs(jobs)
     if scheduler is None:
         executor = local_executor(jobs)
         try:

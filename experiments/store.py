@@ -96,7 +96,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise StoreError(f"{path}: cannot be read as a sweep manifest: {err}") from err
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
         raise StoreError(f"{path}: is not a laborflow sweep manifest")
