@@ -11,15 +11,22 @@ SIGTERM (or when ``should_stop`` says so, for callers off the main thread) no mo
 submitted, the runs in flight finish and are stored, and ``drive`` returns; a second signal
 abandons them.
 
-Test hook: the environment variable ``LABORFLOW_FAIL_RUN_IDS`` (run ids separated by
-commas, read by the process that drives the runs) makes those runs raise inside the worker
-instead of running the model, so that tests and users can see how a failing run is stored
-and resumed, on any executor; it is off when unset.
+Test hooks, read by the process that drives the runs and carried in each task, so they
+work on any executor; both are off when unset:
+
+- ``LABORFLOW_FAIL_RUN_IDS`` (run ids separated by commas) makes those runs raise inside
+  the worker instead of running the model, so that tests and users can see how a failing
+  run is stored and resumed.
+- ``LABORFLOW_HOLD_RUN_IDS`` with ``LABORFLOW_HOLD_UNTIL=PATH`` makes those runs wait in
+  their worker until PATH exists (each first writes its worker's pid to
+  ``PATH.RUN_ID.held``), so that a test can stop, kill or fill a sweep at a known point
+  without depending on the machine's speed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -29,6 +36,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -39,6 +47,8 @@ from experiments.store import MemoryStore, RunRecord
 from model.scenario import Scenario
 
 FAIL_ENV = "LABORFLOW_FAIL_RUN_IDS"
+HOLD_ENV = "LABORFLOW_HOLD_RUN_IDS"
+HOLD_UNTIL_ENV = "LABORFLOW_HOLD_UNTIL"
 IN_FLIGHT_PER_SLOT = 4
 FLUSH_EVERY_RUNS = 200
 FLUSH_EVERY_SECONDS = 30.0
@@ -84,20 +94,46 @@ class RunTask:
     params: dict[str, Any]  # what identifies the point in the runs table
     series_every_days: int = 1
     fail: bool = False
+    hold_until: str | None = None  # test hook: wait for this file before running
 
 
 class InjectedFailure(RuntimeError):
     """Raised for run ids listed in LABORFLOW_FAIL_RUN_IDS (a test hook)."""
 
 
+def _env_ids(name: str) -> set[str]:
+    return {s.strip() for s in os.environ.get(name, "").split(",") if s.strip()}
+
+
 def env_fail_ids() -> set[str]:
-    return {s.strip() for s in os.environ.get(FAIL_ENV, "").split(",") if s.strip()}
+    return _env_ids(FAIL_ENV)
+
+
+def with_test_hooks(task: RunTask, fail: set[str]) -> RunTask:
+    """The task with the test hooks that apply to it (``fail`` ids, the hold from the env)."""
+    hold_until = os.environ.get(HOLD_UNTIL_ENV) if task.run_id in _env_ids(HOLD_ENV) else None
+    if task.run_id not in fail and hold_until is None:
+        return task
+    return dataclasses.replace(
+        task, fail=task.fail or task.run_id in fail, hold_until=hold_until or task.hold_until
+    )
+
+
+def _hold(task: RunTask) -> None:
+    """Test hook: say where this run waits, then wait until its release file exists."""
+    release = Path(str(task.hold_until))
+    marker = release.with_name(f"{release.name}.{task.run_id}.held")
+    marker.write_text(str(os.getpid()))
+    while not release.exists():
+        time.sleep(0.05)
 
 
 def execute(task: RunTask) -> RunRecord:
     """Run one task in a worker; any exception becomes a failed record, never a lost run."""
     start = time.perf_counter()
     try:
+        if task.hold_until:
+            _hold(task)
         if task.fail:
             raise InjectedFailure(f"{FAIL_ENV} asks run {task.run_id} to fail")
         summary, series = simulate(task.scenario, task.seed, task.series_every_days)
@@ -328,11 +364,9 @@ def run_all(
     """Run every task and keep the results in memory (nothing is written): the finished
     records, in task order. A failed run raises ``RunsFailed``; a stop raises ``Interrupted``.
     """
-    tasks = list(tasks)
-    order = {t.run_id: i for i, t in enumerate(tasks)}
     fail = env_fail_ids()
-    if fail:
-        tasks = [RunTask(**{**t.__dict__, "fail": t.fail or t.run_id in fail}) for t in tasks]
+    tasks = [with_test_hooks(t, fail) for t in tasks]
+    order = {t.run_id: i for i, t in enumerate(tasks)}
     store = MemoryStore()
     tally = RunTally(total=len(tasks))
     with stop_on_signals(should_stop) as stop, chosen_executor(executor, jobs) as (ex, slots):

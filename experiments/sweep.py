@@ -36,6 +36,7 @@ from experiments.runner import (
     drive,
     env_fail_ids,
     stop_on_signals,
+    with_test_hooks,
 )
 from experiments.store import (
     RunRecord,
@@ -188,5 +189,6 @@ def _tasks(
             current = point
             scenario = spec.base.with_overrides(points[point], origin=f"{where} {point}")
         assert scenario is not None
-        yield RunTask(rid, point, replicate, seed, scenario, points[point],
-                      spec.series_every_days, rid in fail)  # fmt: skip
+        task = RunTask(rid, point, replicate, seed, scenario, points[point],
+                       spec.series_every_days)  # fmt: skip
+        yield with_test_hooks(task, fail)
