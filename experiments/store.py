@@ -6,7 +6,10 @@ Layout of a store folder::
     points.parquet      the design: one row per point with its parameter values
     runs/part-*.parquet     one row per finished run (summary metrics, status, error)
     series/part-*.parquet   the (sampled) daily series of the runs in the same-named runs part
-    .lock               held (flock) by the one process writing the store
+
+The one process writing a store holds an exclusive lock (flock) on the folder itself, and
+checks what the folder holds only once it has the lock: two sweeps started at once on one
+folder never both write to it.
 
 Finished runs are buffered and written as a batch: the series part first, then the runs
 part of the same name. Each file is written under a temporary name starting with "." and
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -35,7 +39,7 @@ import pyarrow.parquet as pq
 
 from experiments.design import SweepSpec
 from experiments.errors import StoreError
-from model.files import write_atomic, write_text_atomic
+from model.files import make_folders, remove_if_empty, write_atomic, write_text_atomic
 
 KIND = "laborflow sweep"
 FORMAT = 1
@@ -46,7 +50,7 @@ TAIL_COLUMNS = ("scenario_hash", "version", "git_commit", "elapsed_s", "finished
 VOLATILE_COLUMNS = ("elapsed_s", "finished_utc", "git_commit", "traceback")
 """Columns that differ between two sweeps of one spec: wall clock, and a working tree that
 others may edit between sessions. Compare stores without them."""
-OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", ".lock"})
+OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", ".lock"})  # .lock: older stores
 
 
 @dataclass
@@ -107,6 +111,8 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
     """Refuse a folder that holds another sweep or other files; read-only, writes nothing.
 
     Returns the manifest of the same sweep when resuming it, else None (a fresh start).
+    Called before any work (to refuse early) and again by ``SweepStore.open`` under the
+    folder's lock (what counts: the folder may have changed in between).
     """
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"--out {folder}: exists and is not a folder; allowed: a folder path")
@@ -158,7 +164,9 @@ class SweepStore:
         self.folder = Path(folder)
         self.runs_dir = self.folder / "runs"
         self.series_dir = self.folder / "series"
-        self._lock_fh: Any = None
+        self.manifest: dict[str, Any] = {}  # sweep.json, once opened
+        self.reopened = False  # True when the folder already held this sweep (resume)
+        self._lock_fd: int | None = None
         self._buffer: list[RunRecord] = []
         self._last_flush = time.monotonic()
         self._session = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -172,33 +180,51 @@ class SweepStore:
         folder: Path,
         spec: SweepSpec,
         points: list[dict[str, Any]],
-        manifest: dict[str, Any] | None,
+        resume: bool,
         provenance: dict[str, Any],
     ) -> SweepStore:
-        """Create the folder (sweep.json first, then points) or reopen it to resume."""
+        """Lock the folder, check it under the lock, then create the store (sweep.json first,
+        then points) or reopen it to resume. A refused folder is left as it was found."""
         store = cls(folder)
-        store.folder.mkdir(parents=True, exist_ok=True)
-        store._lock()
-        store.runs_dir.mkdir(exist_ok=True)
-        store.series_dir.mkdir(exist_ok=True)
-        store._clean()
-        if manifest is None:
-            write_text_atomic(store.folder / MANIFEST, _manifest(spec, len(points), provenance))
-        if not (store.folder / POINTS).is_file():
-            _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+        created = make_folders(store.folder)
+        try:
+            store._lock()
+            found = check_folder(store.folder, spec, resume)
+            store.reopened = found is not None
+            make_folders(store.runs_dir)
+            make_folders(store.series_dir)
+            store._clean()
+            if found is None:
+                text = _manifest(spec, len(points), provenance)
+                write_text_atomic(store.folder / MANIFEST, text)
+                found = json.loads(text)
+            store.manifest = found
+            if not (store.folder / POINTS).is_file():
+                _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+        except BaseException:
+            store._unlock()
+            remove_if_empty(created)
+            raise
         return store
 
     def _lock(self) -> None:
-        fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 (held until close)
+        """Hold an exclusive lock on the folder itself (no lock file left in a folder that
+        turns out to hold something else)."""
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
-            fh.close()
+            os.close(fd)
             raise StoreError(
                 f"--out {self.folder}: another laborflow sweep is writing to this folder; "
                 "allowed: wait for it to end, or another --out folder"
             ) from err
-        self._lock_fh = fh
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
 
     def _clean(self) -> None:
         """Drop what a crash can leave: temporary files and series parts never committed."""
@@ -215,9 +241,7 @@ class SweepStore:
         try:
             self.flush()
         finally:
-            if self._lock_fh is not None:
-                self._lock_fh.close()
-                self._lock_fh = None
+            self._unlock()
 
     def __enter__(self) -> SweepStore:
         return self

@@ -135,17 +135,17 @@ def run_sweep(
     spec = spec if isinstance(spec, SweepSpec) else load_sweep(spec)
     points = build_design(spec)
     folder = Path(out) if out is not None else default_out(spec)
-    manifest = check_folder(folder, spec, resume)
+    check_folder(folder, spec, resume)  # refuse early; checked again under the folder's lock
     fail = env_fail_ids() if fail_run_ids is None else set(fail_run_ids)
     say = notify or (lambda text: None)
     with (
         stop_on_signals() as stop,
         chosen_executor(executor, jobs, scheduler) as (ex, slots),
-        SweepStore.open(folder, spec, points, manifest, provenance()) as store,
+        SweepStore.open(folder, spec, points, resume, provenance()) as store,
     ):
-        if manifest is not None:
+        if store.reopened:
             points = read_points(folder)  # the design of record, whatever scipy does now
-            _warn_if_code_changed(manifest, say)
+            _warn_if_code_changed(store.manifest, say)
         done, failed_before = store.stored()
         if failed_before:
             store.drop_failed()

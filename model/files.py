@@ -59,3 +59,26 @@ def _reason(err: OSError) -> str:
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "no permission to write there, or a read-only file system"
     return err.strerror or type(err).__name__
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Create a folder and its missing parents; the ones created, outermost first.
+
+    A folder that cannot be created (a parent is a file, no permission, a read-only file
+    system, no space) raises ``OutputError`` with one line naming it.
+    """
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{folder}: cannot be created ({_reason(err)})") from err
+    return missing
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove folders created for an output that was then refused, innermost first; a
+    folder that is not empty (someone else wrote into it) is left alone."""
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -3,6 +3,7 @@ refuses a folder that holds something else."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,11 @@ from tests.sweep_helpers import (
     LONGER,
     QUICK,
     assert_same_store,
+    held,
+    hold_env,
+    quick_run_ids,
     tree_digest,
+    wait_for,
     write,
 )
 
@@ -107,3 +112,50 @@ def test_python_api_returns_dataframes(quick_reference: Path, tmp_path: Path) ->
     assert (summary["lo"] <= summary["mean"]).all() and (summary["mean"] <= summary["hi"]).all()
     gap = result.series(["000001-000"], ["labor_gap"])
     assert list(gap.columns) == ["run_id", "point", "replicate", "date", "labor_gap"]
+
+
+def test_two_sweeps_started_at_once_on_one_new_folder_never_merge(
+    tmp_path: Path, quick_reference: Path, monkeypatch, capsys
+) -> None:
+    """The folder is checked again under its lock: a sweep that found the folder empty,
+    then lost the race to another sweep (a Dask cluster takes seconds to start), is
+    refused instead of adding its runs to the other's store."""
+    import experiments.sweep as sweep_module
+
+    other = write(tmp_path, QUICK, "other.toml")
+    mine = write(tmp_path, QUICK.replace("seed = 3", "seed = 9"), "mine.toml")
+    out = tmp_path / "store"
+    first_look = sweep_module.check_folder
+
+    def then_the_other_sweep_wins(folder, spec, resume):
+        found = first_look(folder, spec, resume)
+        if spec.seed == 9:  # my sweep looked first and found nothing; the other now runs
+            assert run_sweep(other, out, jobs=1).complete
+        return found
+
+    monkeypatch.setattr(sweep_module, "check_folder", then_the_other_sweep_wins)
+    assert main(["sweep", str(mine), "--jobs", "1", "--out", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"--out {out}: holds another sweep" in lines[0], lines
+    assert_same_store(quick_reference, out)
+    assert json.loads((out / "sweep.json").read_text())["spec"]["seed"] == 3
+
+
+def test_a_folder_another_sweep_is_writing_is_refused(tmp_path: Path, capsys) -> None:
+    path, out, release = write(tmp_path, QUICK), tmp_path / "store", tmp_path / "release"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(path), str(out)],
+        env=hold_env(release, quick_run_ids()),
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: held(release), "a run held", proc)
+        before = tree_digest(out)
+        assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "another laborflow sweep is writing to this folder" in lines[0]
+        assert tree_digest(out) == before
+    finally:
+        release.touch()
+        proc.wait(timeout=120)
+    assert proc.returncode == 0 and len(read_runs(out)) == 8
