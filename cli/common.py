@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.errors import ArgumentError, OutputError
+from model.errors import ArgumentError
 
 EXIT_OK = 0
 EXIT_RUNS_FAILED = 1
@@ -64,9 +64,11 @@ def check_seed(seed: int) -> None:
 
 
 def check_output_folder(out: Path) -> None:
-    """Refuse an output folder that cannot be one, before any work is done."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: exists and is not a folder; allowed: a folder path")
+    """Refuse an output folder that cannot be one or cannot be written, before any work:
+    a path under a file, a read-only file system, a full disk."""
+    from model.files import check_writable
+
+    check_writable(out, "--out")
 
 
 def scenarios_with_overrides(paths: Sequence[Path], assignments: Sequence[str]) -> list:

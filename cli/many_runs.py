@@ -17,8 +17,8 @@ from cli.common import (
     progress_bar,
     scenarios_with_overrides,
 )
-from model.errors import ArgumentError
-from model.files import write_atomic
+from model.errors import ArgumentError, OutputError
+from model.files import make_folders, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -175,6 +175,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[int, Any]:
     """Run a sweep with a progress bar; return (exit status, SweepResult)."""
+    from experiments.errors import StoreUnwritable
     from experiments.sweep import default_out, run_sweep
 
     out = args.out or default_out(spec)
@@ -202,6 +203,9 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
         bar.update(1)
 
     failures = [0]
+    again = f"laborflow {args.command} {args.spec} --out {out}" + (
+        " --resume" if args.command == "sweep" else ""
+    )
     try:
         result = run_sweep(
             spec,
@@ -213,12 +217,11 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
             on_result=finished,
             notify=say,
         )
+    except StoreUnwritable as err:
+        raise OutputError(f"{err}; make room, then finish with: {again}") from err
     finally:
         if bar is not None:
             bar.close()
-    again = f"laborflow {args.command} {args.spec} --out {out}" + (
-        " --resume" if args.command == "sweep" else ""
-    )
     stored = f"{result.stored} of {result.total} runs stored in {out}"
     if result.interrupted:
         print(f"laborflow: {result.interrupted}: {stored}; finish with: {again}", file=sys.stderr)
@@ -308,7 +311,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     check_jobs(args.jobs)
     total = len(VALIDATION_SCENARIOS) * args.seeds
     table = with_progress(total, args.jobs, lambda **how: validate(replicates=args.seeds, **how))
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_folders(args.out)
     write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     width = max(len(c) for c in table.claim)
     for r in table.itertuples():

@@ -9,7 +9,7 @@ from typing import Any
 
 from cli.common import DEFAULT_SEED, add_set_option, check_output_folder, check_seed
 from model.errors import ArgumentError
-from model.files import write_atomic
+from model.files import make_folders, write_atomic
 from model.scenario import SCENARIO_DIR
 
 
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None:
     """Write a run's files; each appears whole or not at all."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_folders(out)
     write_atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
     write_atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
     write_atomic(out / "shutdowns.csv", lambda p: shutdowns.to_csv(p, index=False))

@@ -101,7 +101,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     """Check the briefed parameters against the facts; write validation.csv beside the brief."""
     from experiments.validation import VALIDATION_SCENARIOS, validate
-    from model.files import write_atomic
+    from model.files import make_folders, write_atomic
     from model.parameters import POLICY_PARAMETERS
     from model.scenario import defaults
     from viz.brief import validation_section
@@ -115,7 +115,7 @@ def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
         args.jobs,
         lambda **how: validate(replicates=VALIDATION_REPLICATES, **how, **overrides),
     )
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_folders(args.out)
     write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     return validation_section(table)
 

@@ -42,8 +42,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from experiments.errors import Interrupted, RunsFailed
-from experiments.executors import open_executor, worker_slots
+from experiments.executors import InlineExecutor, open_executor, worker_slots
 from experiments.store import MemoryStore, RunRecord
+from model.errors import OutputError
 from model.scenario import Scenario
 
 FAIL_ENV = "LABORFLOW_FAIL_RUN_IDS"
@@ -52,6 +53,7 @@ HOLD_UNTIL_ENV = "LABORFLOW_HOLD_UNTIL"
 IN_FLIGHT_PER_SLOT = 4
 FLUSH_EVERY_RUNS = 200
 FLUSH_EVERY_SECONDS = 30.0
+"""How often finished runs are written (whichever comes first): what a kill can lose."""
 SUMMARY_DROPPED = ("scenario", "start_date", "end_date")
 """Summary fields that repeat the scenario (and would clash with swept parameters)."""
 
@@ -183,19 +185,23 @@ class RunTally:
     failed: int = 0
     interrupted: str | None = None  # why the session stopped early, or None
     stopped_by: int | None = None  # the signal that stopped it (SIGINT, SIGTERM), if one did
+    unwritable: str | None = None  # why finished runs could not be written (a full disk)
+    lost: int = 0  # finished runs that a failed write did not store (they run again)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (run id, error), first few
 
     @property
     def stored(self) -> int:
-        return self.stored_before + self.ok + self.failed
+        return self.stored_before + self.ok + self.failed - self.lost
 
     @property
     def complete(self) -> bool:
-        return self.interrupted is None and self.stored == self.total
+        return self.interrupted is None and self.unwritable is None and self.stored == self.total
 
 
 class Store(Protocol):
     """Where finished runs go: a folder of Parquet parts, or memory."""
+
+    pending: int  # runs added and not yet written
 
     def add(self, record: RunRecord) -> None: ...
     def flush_if_due(self, every_runs: int, every_seconds: float) -> bool: ...
@@ -253,17 +259,27 @@ def drive(
     stop: Stop,
     on_result: Callable[[RunRecord], None] | None = None,
     say: Callable[[str], None] = lambda text: None,
-    flush_every_runs: int = FLUSH_EVERY_RUNS,
-    flush_every_seconds: float = FLUSH_EVERY_SECONDS,
+    flush_every_runs: int | None = None,
+    flush_every_seconds: float | None = None,
 ) -> None:
-    """Keep a bounded window of runs in flight; store each as it finishes."""
-    window = max(1, IN_FLIGHT_PER_SLOT * slots)
+    """Keep a bounded window of runs in flight; store each as it finishes.
+
+    Finished runs are written when ``flush_every_runs`` have gathered or the oldest has
+    waited ``flush_every_seconds`` (default: ``FLUSH_EVERY_RUNS``, ``FLUSH_EVERY_SECONDS``,
+    read at call time). A write that fails (a full disk) ends the session at once:
+    ``tally.unwritable`` says why and ``tally.lost`` how many finished runs it cost.
+    """
+    every_runs = FLUSH_EVERY_RUNS if flush_every_runs is None else flush_every_runs
+    every_seconds = FLUSH_EVERY_SECONDS if flush_every_seconds is None else flush_every_seconds
+    # Runs in this process finish at submit time: one at a time, each stored before the next.
+    window = 1 if isinstance(executor, InlineExecutor) else max(1, IN_FLIGHT_PER_SLOT * slots)
     in_flight: dict[Future, RunTask] = {}
     exhausted = draining = False
     try:
         while True:
             while (
-                not (exhausted or stop.requested or tally.interrupted) and len(in_flight) < window
+                not (exhausted or stop.requested or tally.interrupted or tally.unwritable)
+                and len(in_flight) < window
             ):
                 task = next(tasks, None)
                 if task is None:
@@ -273,28 +289,41 @@ def drive(
                     in_flight[executor.submit(execute, task)] = task
                 except (BrokenExecutor, RuntimeError) as err:
                     tally.interrupted = f"the executor stopped working ({err})"
-            if stop.requested and not draining:
+            if (stop.requested or tally.unwritable) and not draining:
                 draining = True
                 for future in in_flight:
                     future.cancel()
                 running = sum(not f.done() for f in in_flight)
-                if running:
+                if running and not tally.unwritable:
                     say(
                         f"stopping: waiting for {running} runs in flight to finish and be "
                         "stored (signal again to stop now)"
                     )
-            if stop.forced or not in_flight:
-                break
+            if stop.forced or tally.unwritable or not in_flight:
+                break  # (runs in flight cannot be stored where the disk is full)
             finished, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
                 _collect(future, in_flight.pop(future), store, tally, stop, on_result)
-            store.flush_if_due(flush_every_runs, flush_every_seconds)
+            _write(store, tally, lambda: store.flush_if_due(every_runs, every_seconds))
     finally:
-        store.flush()
+        _write(store, tally, store.flush)
     if stop.requested:
         tally.stopped_by = stop.signum
-        name = signal.Signals(stop.signum).name if stop.signum else "a request to stop"
-        tally.interrupted = f"interrupted by {name}"
+        if tally.stored < tally.total and not tally.unwritable:  # else: nothing was cut short
+            name = signal.Signals(stop.signum).name if stop.signum else "a request to stop"
+            tally.interrupted = f"interrupted by {name}"
+
+
+def _write(store: Store, tally: RunTally, write: Callable[[], Any]) -> None:
+    """Write what the store holds; a write that fails ends the session, never silently."""
+    if tally.unwritable:
+        return
+    pending = store.pending
+    try:
+        write()
+    except OutputError as err:
+        tally.unwritable = str(err)
+        tally.lost += pending
 
 
 def _collect(

@@ -120,7 +120,7 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
         return None
     manifest = read_manifest(folder)
     if manifest is None:
-        others = sorted(p.name for p in folder.iterdir() if p.name not in OWN_NAMES)
+        others = sorted(p.name for p in folder.iterdir() if not _own(p.name))
         if others:
             raise StoreError(
                 f"--out {folder}: holds other files ({others[0]}, ...) and no sweep; "
@@ -141,8 +141,15 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
     return manifest
 
 
+def _own(name: str) -> bool:
+    """A store's own name, or what an interrupted atomic write or write check leaves."""
+    return name in OWN_NAMES or (name.startswith(".") and name.endswith(".tmp"))
+
+
 class MemoryStore:
     """Runs kept in memory: comparisons, validation and the app, where nothing is written."""
+
+    pending = 0  # nothing waits to be written
 
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
@@ -168,7 +175,7 @@ class SweepStore:
         self.reopened = False  # True when the folder already held this sweep (resume)
         self._lock_fd: int | None = None
         self._buffer: list[RunRecord] = []
-        self._last_flush = time.monotonic()
+        self._oldest = time.monotonic()  # when the oldest buffered run was added
         self._session = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self._parts = 0
 
@@ -282,22 +289,33 @@ class SweepStore:
 
     # writing
 
+    @property
+    def pending(self) -> int:
+        """Runs added and not yet written."""
+        return len(self._buffer)
+
     def add(self, record: RunRecord) -> None:
+        if not self._buffer:
+            self._oldest = time.monotonic()
         self._buffer.append(record)
 
     def flush_if_due(self, every_runs: int, every_seconds: float) -> bool:
-        """Write the buffer when it holds ``every_runs`` runs or is ``every_seconds`` old."""
+        """Write the buffer when it holds ``every_runs`` runs or its oldest run has waited
+        ``every_seconds``: a kill loses at most that much finished work."""
         if not self._buffer:
-            self._last_flush = time.monotonic()
             return False
         due = len(self._buffer) >= every_runs
-        due = due or time.monotonic() - self._last_flush >= every_seconds
+        due = due or time.monotonic() - self._oldest >= every_seconds
         if due:
             self.flush()
         return due
 
     def flush(self) -> None:
-        """Write buffered runs as one part (series, then runs: the runs part commits)."""
+        """Write buffered runs as one part (series, then runs: the runs part commits).
+
+        A write that fails raises ``OutputError``; the batch is dropped, not retried (its
+        runs are not stored, so --resume runs them again) and what is stored stays whole.
+        """
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
@@ -314,7 +332,6 @@ class SweepStore:
             frame = frame[front + [c for c in frame.columns if c not in front]]
             _write_table(self.series_dir / name, pa.Table.from_pandas(frame, preserve_index=False))
         _write_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
-        self._last_flush = time.monotonic()
 
 
 def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:

@@ -26,9 +26,8 @@ import pandas as pd
 
 from experiments.comparison import mean_interval
 from experiments.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
+from experiments.errors import StoreUnwritable
 from experiments.runner import (
-    FLUSH_EVERY_RUNS,
-    FLUSH_EVERY_SECONDS,
     RunTally,
     RunTask,
     abandon,
@@ -46,6 +45,7 @@ from experiments.store import (
     read_runs,
     read_series,
 )
+from model.files import check_writable
 from model.metrics import COMPARED
 from model.provenance import provenance
 
@@ -118,8 +118,8 @@ def run_sweep(
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
     notify: Callable[[str], None] | None = None,
-    flush_every_runs: int = FLUSH_EVERY_RUNS,
-    flush_every_seconds: float = FLUSH_EVERY_SECONDS,
+    flush_every_runs: int | None = None,
+    flush_every_seconds: float | None = None,
     fail_run_ids: Sequence[str] | None = None,
 ) -> SweepResult:
     """Run a sweep spec into the store at ``out`` (default out/sweep-NAME); see the module doc.
@@ -129,13 +129,14 @@ def run_sweep(
     scheduler at ``scheduler`` ("local" starts one). ``on_start(total, stored)`` is
     called once, ``on_result(record)`` as each run is stored, ``notify(text)`` for
     messages. Bad input raises an ``InputError`` (a bad spec, folder or argument) before
-    anything is
-    written.
+    anything is written; a disk that fills during the sweep raises ``StoreUnwritable``
+    (what was written is kept). ``flush_every_*`` default to the runner's cadence.
     """
     spec = spec if isinstance(spec, SweepSpec) else load_sweep(spec)
     points = build_design(spec)
     folder = Path(out) if out is not None else default_out(spec)
     check_folder(folder, spec, resume)  # refuse early; checked again under the folder's lock
+    check_writable(folder, "--out")
     fail = env_fail_ids() if fail_run_ids is None else set(fail_run_ids)
     say = notify or (lambda text: None)
     with (
@@ -159,8 +160,10 @@ def run_sweep(
         tasks = _tasks(spec, points, done, fail)
         drive(ex, tasks, slots, store, result, stop, on_result, say,
               flush_every_runs, flush_every_seconds)  # fmt: skip
-        if stop.forced and executor is None:
-            abandon(ex)
+        if (stop.forced or result.unwritable) and executor is None:
+            abandon(ex)  # runs in flight can no longer be stored: end them now
+    if result.unwritable:
+        raise StoreUnwritable(result, folder)
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -280,3 +281,90 @@ def test_discover_checks_metric_threshold_and_runs_before_running(
     assert main(["discover", str(spec), *extra, "--jobs", "1", "--out", str(out)]) == 2
     assert expected in _one_error_line(capsys)
     assert not out.exists()
+
+
+# --- an output that cannot be written is refused before the work ------------------------
+
+SMALL_SWEEP = QUICK_SPEC
+
+OUTPUT_COMMANDS = {
+    "run": ["run", STATUS_QUO, *SMALL],
+    "compare": ["compare", STATUS_QUO, "--replicates", "2", "--jobs", "1", *SMALL],
+    "brief": ["brief", STATUS_QUO, "--replicates", "2", "--jobs", "1", *SMALL],
+    "sweep": ["sweep", str(SMALL_SWEEP), "--jobs", "1"],
+    "validate": ["validate", "--seeds", "1", "--jobs", "1"],
+}
+
+
+def _no_runs(monkeypatch) -> None:
+    from experiments import runner
+
+    monkeypatch.setattr(runner, "simulate", _never("a run started"))
+    monkeypatch.setattr("model.model.LaborModel.run_model", _never("a run started"))
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_an_output_under_a_file_is_refused_before_any_run(
+    tmp_path: Path, capsys, monkeypatch, command: str
+) -> None:
+    _no_runs(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("precious")
+    out = blocker / "results"
+    assert main([*OUTPUT_COMMANDS[command], "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert f"--out {out}: cannot be created (a part of the path is a file" in line
+    assert blocker.read_text() == "precious"
+
+
+def _refuse_writes_under(monkeypatch, folder: Path, code: int) -> None:
+    """What the kernel says for a read-only file system or a full disk, for paths under
+    ``folder`` (as root, chmod cannot make a folder unwritable, so it is simulated)."""
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refuse(path, *args, **kwargs):
+        if str(path).startswith(str(folder)):
+            raise OSError(code, os.strerror(code), str(path))
+        return (real_mkdir if refuse.mkdir else real_open)(path, *args, **kwargs)
+
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            refuse.mkdir = False
+            return refuse(path, flags, *args, **kwargs)
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):
+        refuse.mkdir = True
+        return refuse(path, *args, **kwargs)
+
+    refuse.mkdir = False
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (errno.EROFS, "no permission to write there, or a read-only file system"),
+        (errno.ENOSPC, "no space left on the disk"),
+    ],
+    ids=["read-only", "full"],
+)
+@pytest.mark.parametrize("exists", [True, False], ids=["existing folder", "new folder"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_run(
+    tmp_path: Path, capsys, monkeypatch, command: str, code: int, reason: str, exists: bool
+) -> None:
+    _no_runs(monkeypatch)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = disk / "results"
+    if exists:
+        out.mkdir()
+    _refuse_writes_under(monkeypatch, disk, code)
+    assert main([*OUTPUT_COMMANDS[command], "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert f"--out {out}: cannot be " in line and reason in line
+    assert [p.name for p in disk.iterdir()] == (["results"] if exists else [])
+    if exists:
+        assert not list(out.iterdir())

@@ -3,6 +3,7 @@ refuses a folder that holds something else."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from cli.main import main
+from experiments import runner
 from experiments.runner import FAIL_ENV
 from experiments.store import read_runs, read_series
 from experiments.sweep import run_sweep
@@ -159,3 +161,37 @@ def test_a_folder_another_sweep_is_writing_is_refused(tmp_path: Path, capsys) ->
         release.touch()
         proc.wait(timeout=120)
     assert proc.returncode == 0 and len(read_runs(out)) == 8
+
+
+def test_a_disk_that_fills_mid_sweep_keeps_the_stored_runs_and_says_so(
+    tmp_path: Path, quick_reference: Path, monkeypatch, capsys
+) -> None:
+    """The disk fills after two batches: what was flushed stays readable, the message is
+    one line with how many runs are kept and how to finish, and --resume completes it."""
+    import model.files as files
+
+    path, out = write(tmp_path, QUICK), tmp_path / "store"
+    real_fsync, flushed = files._fsync, []
+
+    def fill_up(written: Path) -> None:
+        flushed.append(written)
+        if len(flushed) > 6:  # sweep.json, points.parquet, then series + runs of 2 batches
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(written))
+        real_fsync(written)
+
+    monkeypatch.setattr(files, "_fsync", fill_up)
+    monkeypatch.setattr(runner, "FLUSH_EVERY_RUNS", 2)  # batches of 2 runs, whatever the time
+    monkeypatch.setattr(runner, "FLUSH_EVERY_SECONDS", 1e9)
+    code = main(["sweep", str(path), "--jobs", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("laborflow: error: ")]
+    kept = read_runs(out)
+    assert len(errors) == 1 and "cannot be written (no space left on the disk)" in errors[0]
+    assert len(kept) == 4 and f"; 4 of 8 runs are stored in {out} and kept" in errors[0]
+    assert errors[0].endswith(f"laborflow sweep {path} --out {out} --resume")
+    assert 0 < len(kept) < 8 and kept.run_id.is_unique
+    assert not list(out.rglob(".*.tmp"))
+    monkeypatch.setattr(files, "_fsync", real_fsync)  # space again
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
+    assert_same_store(quick_reference, out)
