@@ -11,6 +11,11 @@ The one process writing a store holds an exclusive lock (flock) on the folder it
 checks what the folder holds only once it has the lock: two sweeps started at once on one
 folder never both write to it.
 
+Resuming reads every part whole before trusting it (footer, schema, and the data, whose
+pages carry checksums): a damaged part is set aside, with its pair, into ``damaged/`` (never
+deleted) and its runs run again; a damaged ``points.parquet`` is rebuilt from the spec only
+when the rebuilt design provably matches the one the runs were run with.
+
 Finished runs are buffered and written as a batch: the series part first, then the runs
 part of the same name. Each file is written under a temporary name starting with "." and
 renamed into place, so a reader never sees half a file and a crash (even SIGKILL) loses
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +56,8 @@ TAIL_COLUMNS = ("scenario_hash", "version", "git_commit", "elapsed_s", "finished
 VOLATILE_COLUMNS = ("elapsed_s", "finished_utc", "git_commit", "traceback")
 """Columns that differ between two sweeps of one spec: wall clock, and a working tree that
 others may edit between sessions. Compare stores without them."""
-OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", ".lock"})  # .lock: older stores
+DAMAGED = "damaged"
+OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", DAMAGED, ".lock"})  # .lock: older
 
 
 @dataclass
@@ -98,12 +105,17 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / MANIFEST
     if not path.is_file():
         return None
+    unknown = (
+        "the store cannot be identified; allowed: another --out folder "
+        f"(what {folder} holds is left as it is)"
+    )
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError) as err:
-        raise StoreError(f"{path}: cannot be read as a sweep manifest: {err}") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StoreError(f"{path}: damaged ({reason}); {unknown}") from err
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
-        raise StoreError(f"{path}: is not a laborflow sweep manifest")
+        raise StoreError(f"{path}: is not a laborflow sweep manifest; {unknown}")
     return manifest
 
 
@@ -172,6 +184,7 @@ class SweepStore:
         self.runs_dir = self.folder / "runs"
         self.series_dir = self.folder / "series"
         self.manifest: dict[str, Any] = {}  # sweep.json, once opened
+        self.points: list[dict[str, Any]] = []  # the design of record, once opened
         self.reopened = False  # True when the folder already held this sweep (resume)
         self._lock_fd: int | None = None
         self._buffer: list[RunRecord] = []
@@ -189,30 +202,128 @@ class SweepStore:
         points: list[dict[str, Any]],
         resume: bool,
         provenance: dict[str, Any],
+        notify: Callable[[str], None] | None = None,
     ) -> SweepStore:
         """Lock the folder, check it under the lock, then create the store (sweep.json first,
-        then points) or reopen it to resume. A refused folder is left as it was found."""
+        then points) or reopen it to resume (checking every part: see the module doc).
+
+        ``points`` is the design built from the spec; ``store.points`` is the design of
+        record (the stored one when resuming). A refused folder is left as it was found;
+        ``notify(text)`` gets a line for each damaged file set aside.
+        """
+        say = notify or (lambda text: None)
         store = cls(folder)
         created = make_folders(store.folder)
         try:
             store._lock()
             found = check_folder(store.folder, spec, resume)
             store.reopened = found is not None
-            make_folders(store.runs_dir)
-            make_folders(store.series_dir)
-            store._clean()
             if found is None:
-                text = _manifest(spec, len(points), provenance)
+                make_folders(store.runs_dir)
+                make_folders(store.series_dir)
+                text = _manifest(spec, points, provenance)
                 write_text_atomic(store.folder / MANIFEST, text)
-                found = json.loads(text)
-            store.manifest = found
-            if not (store.folder / POINTS).is_file():
+                store.manifest = json.loads(text)
                 _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+                store.points = points
+            else:
+                store.manifest = found
+                store.points, damage = store._design_of_record(spec, points)  # may refuse
+                make_folders(store.runs_dir)
+                make_folders(store.series_dir)
+                store._clean()
+                store._set_aside_damaged_parts(say)
+                if damage:
+                    aside = store._set_aside(store.folder / POINTS)
+                    _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+                    where = f"; the damaged file is in {aside}" if aside else ""
+                    say(f"warning: {store.folder / POINTS}: {damage}{where}")
         except BaseException:
             store._unlock()
             remove_if_empty(created)
             raise
         return store
+
+    def _design_of_record(
+        self, spec: SweepSpec, built: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """(the stored design, None), or (the rebuilt design, what was wrong) when the stored
+        one is damaged and the rebuilt one provably equals the one the runs were run with;
+        else a one-line StoreError (and nothing changed)."""
+        path = self.folder / POINTS
+        recorded = self.manifest.get("points_hash")
+        try:
+            stored = read_points(self.folder)
+        except FileNotFoundError:
+            problem = "missing"
+        except (OSError, pa.ArrowException, ValueError) as err:
+            problem = f"damaged ({_first_line(err)})"
+        else:
+            if recorded is None or design_hash(stored) == recorded:
+                return stored, None
+            problem = "damaged (it does not match the design recorded in sweep.json)"
+        if recorded is not None:
+            why_not = None if design_hash(built) == recorded else "the design sweep.json records"
+            proof = "the design recorded in sweep.json"
+        else:
+            why_not = self._differs_from_stored_runs(built, spec.parameters)
+            proof = "every stored run"
+        if why_not:
+            raise StoreError(
+                f"{path}: {problem} and cannot be rebuilt: the spec's design now differs "
+                f"from {why_not} (a different scipy?); allowed: the versions the sweep was "
+                "started with, or another --out folder"
+            )
+        return built, f"{problem}; rebuilt from the spec (it matches {proof})"
+
+    def _differs_from_stored_runs(
+        self, points: list[dict[str, Any]], parameters: Sequence[str]
+    ) -> str | None:
+        """How the design differs from what the stored runs were run with, or None."""
+        for part in _parts(self.runs_dir):
+            try:
+                rows = pq.read_table(part, columns=["run_id", "point", *parameters]).to_pylist()
+            except (OSError, pa.ArrowException, ValueError):
+                continue  # a damaged part: set aside next, its runs run again
+            for row in rows:
+                point = row["point"]
+                if point >= len(points) or any(points[point][p] != row[p] for p in parameters):
+                    return f"the parameters run {row['run_id']} was run with"
+        return None
+
+    def _set_aside_damaged_parts(self, say: Callable[[str], None]) -> None:
+        """Read every part whole; set aside each that does not read, with its pair."""
+        series = {p.name: p for p in _parts(self.series_dir)}
+        for runs in _parts(self.runs_dir):
+            problem, table = _runs_part_problem(runs)
+            damaged = runs
+            pair = series.get(runs.name)
+            if problem is None and pair is None and "ok" in table["status"].to_pylist():
+                damaged, problem = self.series_dir / runs.name, "missing"
+            elif problem is None and pair is not None:
+                problem = _series_part_problem(pair)
+                damaged = pair
+            if problem is None:
+                continue
+            aside = [self._set_aside(p) for p in (runs, pair) if p is not None]
+            say(
+                f"warning: {damaged}: {problem}; set aside in {aside[0].parent.parent} "
+                f"({', '.join(str(a.relative_to(self.folder)) for a in aside)}); "
+                "its runs run again"
+            )
+
+    def _set_aside(self, path: Path) -> Path | None:
+        """Move a damaged file into damaged/ (never delete it); None if it is not there."""
+        if not path.exists():
+            return None
+        inner = path.parent.relative_to(self.folder)
+        folder = self.folder / DAMAGED / inner
+        make_folders(folder)
+        target, n = folder / path.name, 1
+        while target.exists():
+            target, n = folder / f"{path.stem}.{n}{path.suffix}", n + 1
+        os.replace(path, target)
+        return target
 
     def _lock(self) -> None:
         """Hold an exclusive lock on the folder itself (no lock file left in a folder that
@@ -334,17 +445,18 @@ class SweepStore:
         _write_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
 
 
-def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:
+def _manifest(spec: SweepSpec, points: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
     manifest = {
         "kind": KIND,
         "format": FORMAT,
         "spec_hash": spec.hash,
         "spec": spec.describe(),
         "spec_text": spec.text,
-        "points": n_points,
+        "points": len(points),
+        "points_hash": design_hash(points),
         "replicates": spec.replicates,
         "seeds": spec.seeds(),
-        "runs_total": n_points * spec.replicates,
+        "runs_total": len(points) * spec.replicates,
         "base_scenario": spec.base.describe(),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "provenance": provenance,
@@ -379,12 +491,55 @@ def points_table(points: Sequence[dict[str, Any]], parameters: Sequence[str]) ->
 
 def read_points(folder: str | Path) -> list[dict[str, Any]]:
     """The stored design, as parameter dicts in point order."""
-    rows = pq.read_table(Path(folder) / POINTS).to_pylist()
+    rows = pq.read_table(Path(folder) / POINTS, page_checksum_verification=True).to_pylist()
     return [{k: v for k, v in row.items() if k != "point"} for row in rows]
 
 
+def design_hash(points: Sequence[dict[str, Any]]) -> str:
+    """Content hash of a design (sweep.json records it: a damaged design can be proved
+    rebuilt right)."""
+    canon = [{k: _jsonable(v) for k, v in sorted(p.items())} for p in points]
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _write_table(path: Path, table: pa.Table) -> None:
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+    """Write a Parquet file atomically, with page checksums (garbled data is then found)."""
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, write_page_checksum=True))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _runs_part_problem(part: Path) -> tuple[str | None, pa.Table | None]:
+    """(what is wrong, None) with a runs part, or (None, its run ids and statuses)."""
+    try:
+        table = pq.read_table(part, page_checksum_verification=True)
+    except (OSError, pa.ArrowException, ValueError) as err:
+        return f"damaged ({_first_line(err)})", None
+    missing = [c for c in ("run_id", "status") if c not in table.column_names]
+    if missing:
+        return f"damaged (no {missing[0]} column)", None
+    return None, table.select(["run_id", "status"])
+
+
+def _series_part_problem(part: Path) -> str | None:
+    """What is wrong with a series part, or None: every page is read and checked."""
+    try:
+        with pq.ParquetFile(part, page_checksum_verification=True) as parquet:
+            missing = [c for c in ("run_id", "date") if c not in parquet.schema_arrow.names]
+            if missing:
+                return f"damaged (no {missing[0]} column)"
+            for _ in parquet.iter_batches(batch_size=65_536):
+                pass
+    except (OSError, pa.ArrowException, ValueError) as err:
+        return f"damaged ({_first_line(err)})"
+    return None
 
 
 def _parts(directory: Path) -> list[Path]:

@@ -41,7 +41,6 @@ from experiments.store import (
     RunRecord,
     SweepStore,
     check_folder,
-    read_points,
     read_runs,
     read_series,
 )
@@ -142,10 +141,10 @@ def run_sweep(
     with (
         stop_on_signals() as stop,
         chosen_executor(executor, jobs, scheduler) as (ex, slots),
-        SweepStore.open(folder, spec, points, resume, provenance()) as store,
+        SweepStore.open(folder, spec, points, resume, provenance(), say) as store,
     ):
+        points = store.points  # when resuming: the stored design, whatever scipy does now
         if store.reopened:
-            points = read_points(folder)  # the design of record, whatever scipy does now
             _warn_if_code_changed(store.manifest, say)
         done, failed_before = store.stored()
         if failed_before:

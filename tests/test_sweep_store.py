@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cli.main import main
 from experiments import runner
@@ -195,3 +196,123 @@ def test_a_disk_that_fills_mid_sweep_keeps_the_stored_runs_and_says_so(
     monkeypatch.setattr(files, "_fsync", real_fsync)  # space again
     assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
     assert_same_store(quick_reference, out)
+
+
+# --- a damaged store on --resume ----------------------------------------------------------
+
+
+def _store_in_parts(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """The quick sweep stored in 4 parts of 2 runs each: (spec, store)."""
+    path, out = write(tmp_path, QUICK), tmp_path / "store"
+    with monkeypatch.context() as m:
+        m.setattr(runner, "FLUSH_EVERY_RUNS", 2)
+        m.setattr(runner, "FLUSH_EVERY_SECONDS", 1e9)
+        assert run_sweep(path, out, jobs=1).complete
+    assert len(list((out / "runs").glob("part-*.parquet"))) == 4
+    return path, out
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garble(path: Path) -> None:
+    """Overwrite bytes in the middle: the footer still reads, the data does not."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 24] = bytes(b ^ 0x5A for b in data[middle : middle + 24])
+    path.write_bytes(bytes(data))
+
+
+def _unlink(path: Path) -> None:
+    path.unlink()
+
+
+DAMAGE = {
+    "truncated runs part": ("runs", _truncate),
+    "garbled runs part": ("runs", _garble),
+    "truncated series part": ("series", _truncate),
+    "garbled series part": ("series", _garble),
+    "lost series part": ("series", _unlink),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_resume_sets_damaged_parts_aside_and_runs_them_again(
+    tmp_path: Path, quick_reference: Path, monkeypatch, capsys, case: str
+) -> None:
+    path, out = _store_in_parts(tmp_path, monkeypatch)
+    kind, damage = DAMAGE[case]
+    part = sorted((out / kind).glob("part-*.parquet"))[1]
+    damage(part)
+    damaged_bytes = part.read_bytes() if part.exists() else None
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("laborflow: warning: ")]
+    assert len(warnings) == 1, err
+    assert warnings[0].startswith(f"laborflow: warning: {out}/{kind}/{part.name}: ")
+    assert "its runs run again" in warnings[0]
+    assert "6 already stored" in err  # the other three parts were kept
+    assert_same_store(quick_reference, out)
+    if damaged_bytes is not None:  # set aside, never deleted
+        assert (out / "damaged" / kind / part.name).read_bytes() == damaged_bytes
+
+
+def _forget_design_hash(out: Path) -> None:
+    """As a store written before sweep.json recorded its design's hash: the proof is then
+    the parameters of the stored runs."""
+    manifest = json.loads((out / "sweep.json").read_text())
+    del manifest["points_hash"]
+    (out / "sweep.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["hash recorded", "older store"])
+def test_resume_rebuilds_a_damaged_design_when_it_can_prove_it_the_same(
+    tmp_path: Path, quick_reference: Path, monkeypatch, capsys, recorded: bool
+) -> None:
+    path, out = _store_in_parts(tmp_path, monkeypatch)
+    if not recorded:
+        _forget_design_hash(out)
+    _truncate(out / "points.parquet")
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"laborflow: warning: {out}/points.parquet: damaged" in err
+    proof = "the design recorded in sweep.json" if recorded else "every stored run"
+    assert f"rebuilt from the spec (it matches {proof})" in err
+    assert (out / "damaged" / "points.parquet").is_file()
+    assert pd.read_parquet(out / "points.parquet").equals(
+        pd.read_parquet(quick_reference / "points.parquet")
+    )
+    assert_same_store(quick_reference, out)
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["hash recorded", "older store"])
+def test_a_damaged_design_or_manifest_that_cannot_be_rebuilt_is_one_line(
+    tmp_path: Path, monkeypatch, capsys, recorded: bool
+) -> None:
+    import experiments.sweep as sweep_module
+
+    path, out = _store_in_parts(tmp_path, monkeypatch)
+    if not recorded:
+        _forget_design_hash(out)
+    _truncate(out / "points.parquet")
+    before = tree_digest(out)
+    real_design = sweep_module.build_design
+
+    def another_scipy(spec):  # a design that no longer matches what the runs were run with
+        return [{**p, "renewal_trip_days": 8 - p["renewal_trip_days"]} for p in real_design(spec)]
+
+    with monkeypatch.context() as m:
+        m.setattr(sweep_module, "build_design", another_scipy)
+        assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"{out}/points.parquet: damaged" in lines[0], lines
+    assert "cannot be rebuilt" in lines[0] and "allowed: " in lines[0]
+    assert tree_digest(out) == before
+    (out / "sweep.json").write_text((out / "sweep.json").read_text()[:100])
+    before = tree_digest(out)
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--resume"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"{out}/sweep.json: damaged" in lines[0], lines
+    assert "allowed: " in lines[0]
+    assert tree_digest(out) == before
