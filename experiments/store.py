@@ -188,7 +188,7 @@ class SweepStore:
         self.reopened = False  # True when the folder already held this sweep (resume)
         self._lock_fd: int | None = None
         self._buffer: list[RunRecord] = []
-        self._oldest = time.monotonic()  # when the oldest buffered run was added
+        self._oldest = time.monotonic()  # when the oldest buffered run started
         self._session = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self._parts = 0
 
@@ -406,13 +406,15 @@ class SweepStore:
         return len(self._buffer)
 
     def add(self, record: RunRecord) -> None:
-        if not self._buffer:
-            self._oldest = time.monotonic()
+        elapsed = record.elapsed_s if record.elapsed_s == record.elapsed_s else 0.0  # NaN
+        started = time.monotonic() - max(0.0, elapsed)
+        self._oldest = min(self._oldest, started) if self._buffer else started
         self._buffer.append(record)
 
     def flush_if_due(self, every_runs: int, every_seconds: float) -> bool:
-        """Write the buffer when it holds ``every_runs`` runs or its oldest run has waited
-        ``every_seconds``: a kill loses at most that much finished work."""
+        """Write the buffer when it holds ``every_runs`` runs or the oldest of them started
+        ``every_seconds`` ago (a run longer than that is written as soon as it is added):
+        a kill loses at most about that much finished work per worker."""
         if not self._buffer:
             return False
         due = len(self._buffer) >= every_runs

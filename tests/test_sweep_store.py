@@ -28,6 +28,7 @@ from tests.sweep_helpers import (
     held,
     hold_env,
     quick_run_ids,
+    spec_text,
     tree_digest,
     wait_for,
     write,
@@ -316,3 +317,24 @@ def test_a_damaged_design_or_manifest_that_cannot_be_rebuilt_is_one_line(
     assert len(lines) == 1 and f"{out}/sweep.json: damaged" in lines[0], lines
     assert "allowed: " in lines[0]
     assert tree_digest(out) == before
+
+
+def test_a_finished_run_is_stored_within_the_flush_period(tmp_path: Path, monkeypatch) -> None:
+    """What a kill can lose is bounded: with runs that last longer than the flush period
+    (at the default cadence), each run is on disk before the next one starts."""
+    text = spec_text(
+        'design = "grid"\nreplicates = 1\nseed = 3',
+        parameters='[parameters]\nrenewal_trip_days = { values = [1, 4, 7], assumption = "t" }',
+    )
+    path, out = write(tmp_path, text), tmp_path / "store"
+    real_simulate, on_disk_at_start = runner.simulate, []
+
+    def longer_than_the_period(*args):
+        on_disk_at_start.append(len(read_runs(out)))
+        time.sleep(runner.FLUSH_EVERY_SECONDS + 0.1)  # a floor on the run's length, no more
+        return real_simulate(*args)
+
+    monkeypatch.setattr(runner, "simulate", longer_than_the_period)
+    assert run_sweep(path, out, jobs=1).complete
+    assert on_disk_at_start == [0, 1, 2]
+    assert runner.FLUSH_EVERY_SECONDS <= 5  # the bound the README promises
