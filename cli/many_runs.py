@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -96,13 +97,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def with_progress(total: int, jobs: int | None, work: Callable[..., Any]) -> Any:
-    """``work(executor=..., on_result=...)`` on local processes, with a progress bar."""
-    from experiments.executors import local_executor
+    """``work(executor=..., on_result=...)`` on local processes, with a progress bar.
+
+    An error or an interruption ends the workers at once (their runs would be thrown away).
+    """
+    from experiments.executors import abandon, local_executor
 
     executor = local_executor(jobs)  # before the progress bar's thread starts
     try:
         with progress_bar(total, "runs") as bar:
             return work(executor=executor, on_result=lambda record: bar.update(1))
+    except BaseException:
+        abandon(executor)
+        raise
     finally:
         executor.shutdown(cancel_futures=True)
 
@@ -227,7 +234,8 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
         print(f"laborflow: {result.interrupted}: {stored}; finish with: {again}", file=sys.stderr)
         return (128 + result.stopped_by if result.stopped_by else 1), result
     failed = result.failed  # failed runs stored earlier ran again in this session
-    print(f"{stored}: {result.total - failed} ok, {failed} failed")
+    complete = " (complete)" if result.complete and result.stopped_by else ""
+    print(f"{stored}{complete}: {result.total - failed} ok, {failed} failed")
     print(f"wrote {out}/runs (one row per run) and {out}/series (every {spec.series_every_days} d)")
     if failed:
         for run_id, error in result.failures[:3]:
@@ -238,6 +246,14 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
             file=sys.stderr,
         )
         return 1, result
+    if result.stopped_by and args.command != "sweep":  # the sweep is whole; the analysis waits
+        name = signal.Signals(result.stopped_by).name
+        print(
+            f"laborflow: stopped by {name} once every run was stored; analyse them with: "
+            f"laborflow {args.command} {args.spec} --out {out}",
+            file=sys.stderr,
+        )
+        return 128 + result.stopped_by, result
     return 0, result
 
 

@@ -170,6 +170,9 @@ def open_executor(
         executor = local_executor(jobs)
         try:
             yield executor, worker_slots(executor)
+        except BaseException:
+            abandon(executor)  # an error or an interruption: do not wait for runs in flight
+            raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         return
@@ -239,6 +242,18 @@ def _first_line(err: BaseException) -> str:
 
 def _dask_threads(client) -> int:
     return sum(client.nthreads().values())
+
+
+def abandon(executor: Executor) -> None:
+    """Stop now: cancel what waits and end local worker processes still running a run."""
+    processes = dict(getattr(executor, "_processes", None) or {})  # a ProcessPoolExecutor's
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # executors without cancel_futures (Dask's) cancel when not waiting
+        executor.shutdown(wait=False)
+    for process in processes.values():
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def worker_slots(executor: Executor) -> int:

@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from experiments.errors import Interrupted, RunsFailed
-from experiments.executors import InlineExecutor, open_executor, worker_slots
+from experiments.executors import InlineExecutor, abandon, open_executor, worker_slots
 from experiments.store import MemoryStore, RunRecord
 from model.errors import OutputError
 from model.scenario import Scenario
@@ -359,18 +359,6 @@ def _collect(
             tally.failures.append((record.run_id, record.error or ""))
     if on_result:
         on_result(record)
-
-
-def abandon(executor: Executor) -> None:
-    """Stop now: cancel what waits and end local worker processes still running a run."""
-    processes = dict(getattr(executor, "_processes", None) or {})  # a ProcessPoolExecutor's
-    try:
-        executor.shutdown(wait=False, cancel_futures=True)
-    except TypeError:  # executors without cancel_futures (Dask's) cancel when not waiting
-        executor.shutdown(wait=False)
-    for process in processes.values():
-        with contextlib.suppress(Exception):
-            process.terminate()
 
 
 @contextlib.contextmanager

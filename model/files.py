@@ -24,6 +24,19 @@ from typing import Any
 
 from model.errors import OutputError
 
+_written: list[Path] = []
+"""Every file this process has written, in order (an interrupted command says what it left)."""
+
+
+def writes_so_far() -> int:
+    """A mark for ``written_since``."""
+    return len(_written)
+
+
+def written_since(mark: int) -> list[Path]:
+    """The files written (whole) since ``writes_so_far()`` returned ``mark``."""
+    return list(_written[mark:])
+
 
 def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
     """Call ``write(tmp_path)``, flush it to disk, then rename it into place."""
@@ -34,6 +47,7 @@ def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
         _fsync(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        _written.append(path)
     except OSError as err:
         raise OutputError(f"{path}: cannot be written ({_reason(err)})") from err
     finally:

@@ -175,3 +175,61 @@ print("started", flush=True)
 run_sweep(sys.argv[1], sys.argv[2], jobs=2)
 """
 """A sweep on a local pool (fork or forkserver start method, as the code picks them)."""
+
+
+SIGNAL_DRIVER = """
+import os, signal, sys
+import cli.main
+import experiments.store as store
+import experiments.sweep as sweep
+
+moment, signum, argv = sys.argv[1], getattr(signal, sys.argv[2]), sys.argv[3:]
+
+
+def send():
+    os.kill(os.getpid(), signum)
+
+
+def before(owner, name):  # the signal comes as owner.name starts
+    real = getattr(owner, name)
+    def hooked(*args, **kwargs):
+        send()
+        return real(*args, **kwargs)
+    setattr(owner, name, hooked)
+
+
+def after(owner, name):  # the signal comes as owner.name returns
+    real = getattr(owner, name)
+    def hooked(*args, **kwargs):
+        result = real(*args, **kwargs)
+        send()
+        return result
+    setattr(owner, name, hooked)
+
+
+if moment == "while importing the commands":
+    before(cli.main, "parser")
+elif moment == "while loading":
+    before(sweep, "build_design")
+elif moment == "after the store opens":
+    real_open = store.SweepStore.open.__func__
+    def opened(cls, *args, **kwargs):
+        result = real_open(cls, *args, **kwargs)
+        send()
+        return result
+    store.SweepStore.open = classmethod(opened)
+elif moment == "as the last run is stored":
+    real_add = store.SweepStore.add
+    def add(self, record, added=[]):
+        real_add(self, record)
+        added.append(record)
+        if len(added) == 8:
+            send()
+    store.SweepStore.add = add
+elif moment == "while the store closes":
+    before(store.SweepStore, "close")
+elif moment == "after the sweep":
+    after(sweep, "run_sweep")
+sys.exit(cli.main.main(argv))
+"""
+"""Runs ``laborflow ARGS`` in a process that sends itself a signal at a named moment."""

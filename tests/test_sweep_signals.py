@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from tests.sweep_helpers import (
     LONGER,
     POOL_DRIVER,
     QUICK,
+    SIGNAL_DRIVER,
     alive,
     assert_same_store,
     held,
@@ -86,3 +88,63 @@ def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path: Path, start_method
         release.touch()
         for pid in alive([proc.pid, *family]):
             os.kill(pid, signal.SIGKILL)
+
+
+WINDOWS = {
+    # moment: (exit status, what the one line says), for SIGTERM (143) and SIGINT (130)
+    "while importing the commands": ("interrupted by {sig}; nothing was written", None),
+    "while loading": ("interrupted by {sig}; nothing was written", None),
+    "after the store opens": ("interrupted by {sig}: 0 of 8 runs stored in {out}; finish with:", 0),
+    "as the last run is stored": ("8 of 8 runs stored in {out} (complete)", 8),
+    "while the store closes": ("8 of 8 runs stored in {out}", 8),
+    "after the sweep": ("interrupted by {sig} after writing ", 8),
+}
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("moment", WINDOWS)
+def test_a_signal_at_any_moment_ends_with_one_line_and_nothing_left_running(
+    tmp_path: Path, moment: str, sig: str
+) -> None:
+    """From the first import to the pool's shutdown a signal is handled: one line, the
+    right exit status, no traceback, no process left, and what it says is true."""
+    import psutil
+
+    path, out = write(tmp_path, QUICK), tmp_path / "store"
+    argv = ["sweep", str(path), "--jobs", "2", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_DRIVER, moment, sig, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    family: set[int] = set()
+    while proc.poll() is None:  # who it started (pool workers, a fork server)
+        with contextlib.suppress(psutil.Error):
+            family |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+    stdout, stderr = proc.communicate(timeout=120)
+    said, stored = WINDOWS[moment]
+    said = said.format(sig=sig, out=out)
+    text = stdout + stderr
+    complete = stored == 8 and "interrupted" not in said
+    assert proc.returncode == (0 if complete else 128 + getattr(signal, sig)), text
+    assert "Traceback" not in text and said in text, text
+    lines = [line for line in stderr.splitlines() if line.startswith("laborflow: interrupted")]
+    assert len(lines) == (0 if complete else 1), text
+    assert "nothing was written" not in text or not out.exists()
+    if stored is not None:
+        assert len(read_runs(out)) == stored
+    wait_for(lambda: not alive(family), "the end of every process the sweep started")
+
+
+def test_the_command_module_loads_nothing_before_it_handles_signals() -> None:
+    """Ctrl-C during start-up printed a traceback: the signal came while the console
+    script imported the commands, before main() could catch it. cli.main now imports
+    only what handling a signal needs; everything else is imported inside main()."""
+    code = "import sys, cli.main; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    ours = [m for m in loaded if m.split(".")[0] in ("model", "experiments", "viz", "numpy")]
+    assert ours == [] and "argparse" not in loaded, ours
