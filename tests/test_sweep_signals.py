@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from tests.sweep_helpers import (
     assert_same_store,
     held,
     hold_env,
+    longer_run_ids,
     quick_run_ids,
     wait_for,
     write,
@@ -33,25 +33,30 @@ from tests.sweep_helpers import (
 def test_sigterm_stores_what_finished_and_says_how_to_resume(
     tmp_path: Path, longer_reference: Path
 ) -> None:
-    path, out = write(tmp_path, LONGER), tmp_path / "store"
+    """The sweep cannot finish before the signal: its second half waits (the hold hook)
+    until the test has seen the sweep acknowledge the stop. No step depends on speed."""
+    path, out, release = write(tmp_path, LONGER), tmp_path / "store", tmp_path / "release"
     cmd = [BIN / "laborflow", "sweep", str(path), "--jobs", "2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, env=hold_env(release, longer_run_ids(8))
+    )
     err: list[str] = []
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
-    deadline = time.monotonic() + 120
-    while not any("already stored, writing to" in line for line in err):  # runs have started
-        assert proc.poll() is None and time.monotonic() < deadline, "".join(err)
-        time.sleep(0.05)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=120)
-    reader.join(timeout=30)
+    try:
+        wait_for(lambda: list((out / "runs").glob("part-*.parquet")), "a stored run", proc)
+        stored_at_signal = len(read_runs(out))
+        proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: any("stopping: waiting for" in line for line in err), "the stop", proc)
+    finally:
+        release.touch()  # the held runs in flight may now finish and be stored
+        proc.wait(timeout=120)
+        reader.join(timeout=30)
     text = "".join(err)
     assert proc.returncode == 128 + signal.SIGTERM, text
     assert "interrupted by SIGTERM" in text and f"--out {out} --resume" in text
     partial = read_runs(out)
-    assert len(partial) < 32 and partial.run_id.is_unique
+    assert stored_at_signal <= len(partial) < 32 and partial.run_id.is_unique
     assert not list(out.rglob(".*.tmp"))
     done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -27,6 +27,7 @@ from tests.sweep_helpers import (
     assert_same_store,
     held,
     hold_env,
+    longer_run_ids,
     quick_run_ids,
     spec_text,
     tree_digest,
@@ -59,16 +60,15 @@ def test_a_folder_holding_another_sweep_or_other_files_is_refused(
 def test_sigkill_part_way_then_resume_equals_an_uninterrupted_sweep(
     tmp_path: Path, longer_reference: Path
 ) -> None:
-    path, out = write(tmp_path, LONGER), tmp_path / "store"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(path), str(out)], start_new_session=True
+    path, out, release = write(tmp_path, LONGER), tmp_path / "store", tmp_path / "release"
+    proc = subprocess.Popen(  # the second half waits: the sweep cannot end before the kill
+        [sys.executable, "-c", DRIVER, str(path), str(out)],
+        env=hold_env(release, longer_run_ids(8)),
+        start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while len(list((out / "runs").glob("part-*.parquet"))) < 2:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        parts = lambda: len(list((out / "runs").glob("part-*.parquet"))) >= 2  # noqa: E731
+        wait_for(parts, "two stored parts", proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the driver, its pool and forkserver alike
         proc.wait(timeout=30)
