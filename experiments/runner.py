@@ -55,8 +55,9 @@ FLUSH_EVERY_RUNS = 50
 FLUSH_EVERY_SECONDS = 2.0
 """Finished runs are written once 50 have gathered or the oldest of them started 2 s ago,
 whichever comes first: a kill loses at most about 2 s of finished work per worker (plus
-the runs in flight). Writing a part costs a few milliseconds: the cadence costs no
-measurable throughput (bench/bench_sweep.py)."""
+the runs in flight). The parent writes while the workers go on with the runs in flight,
+so the more frequent writes cost no measurable throughput (README, "What a sweep
+guarantees")."""
 SUMMARY_DROPPED = ("scenario", "start_date", "end_date")
 """Summary fields that repeat the scenario (and would clash with swept parameters)."""
 
@@ -114,14 +115,34 @@ def env_fail_ids() -> set[str]:
     return _env_ids(FAIL_ENV)
 
 
-def with_test_hooks(task: RunTask, fail: set[str]) -> RunTask:
-    """The task with the test hooks that apply to it (``fail`` ids, the hold from the env)."""
-    hold_until = os.environ.get(HOLD_UNTIL_ENV) if task.run_id in _env_ids(HOLD_ENV) else None
-    if task.run_id not in fail and hold_until is None:
-        return task
-    return dataclasses.replace(
-        task, fail=task.fail or task.run_id in fail, hold_until=hold_until or task.hold_until
-    )
+@dataclass(frozen=True)
+class RunHooks:
+    """The test hooks in force (see the module doc), read once from the environment."""
+
+    fail: frozenset[str] = frozenset()
+    hold: frozenset[str] = frozenset()
+    hold_until: str | None = None
+
+    @classmethod
+    def from_env(cls, fail: Iterable[str] | None = None) -> RunHooks:
+        """Hooks from the environment; ``fail`` (if given) replaces LABORFLOW_FAIL_RUN_IDS."""
+        until = os.environ.get(HOLD_UNTIL_ENV) or None
+        return cls(
+            fail=frozenset(env_fail_ids() if fail is None else fail),
+            hold=frozenset(_env_ids(HOLD_ENV)) if until else frozenset(),
+            hold_until=until,
+        )
+
+    def apply(self, task: RunTask) -> RunTask:
+        """The task with the hooks that name it."""
+        fail, hold = task.run_id in self.fail, task.run_id in self.hold
+        if not (fail or hold):
+            return task
+        return dataclasses.replace(
+            task,
+            fail=task.fail or fail,
+            hold_until=self.hold_until if hold else task.hold_until,
+        )
 
 
 def _hold(task: RunTask) -> None:
@@ -267,10 +288,11 @@ def drive(
 ) -> None:
     """Keep a bounded window of runs in flight; store each as it finishes.
 
-    Finished runs are written when ``flush_every_runs`` have gathered or the oldest has
-    waited ``flush_every_seconds`` (default: ``FLUSH_EVERY_RUNS``, ``FLUSH_EVERY_SECONDS``,
-    read at call time). A write that fails (a full disk) ends the session at once:
-    ``tally.unwritable`` says why and ``tally.lost`` how many finished runs it cost.
+    Finished runs are written when ``flush_every_runs`` have gathered or the oldest of them
+    started ``flush_every_seconds`` ago (default: ``FLUSH_EVERY_RUNS``,
+    ``FLUSH_EVERY_SECONDS``, read at call time). A write that fails (a full disk) ends the
+    session at once: ``tally.unwritable`` says why and ``tally.lost`` how many finished runs
+    it cost.
     """
     every_runs = FLUSH_EVERY_RUNS if flush_every_runs is None else flush_every_runs
     every_seconds = FLUSH_EVERY_SECONDS if flush_every_seconds is None else flush_every_seconds
@@ -384,8 +406,8 @@ def run_all(
     """Run every task and keep the results in memory (nothing is written): the finished
     records, in task order. A failed run raises ``RunsFailed``; a stop raises ``Interrupted``.
     """
-    fail = env_fail_ids()
-    tasks = [with_test_hooks(t, fail) for t in tasks]
+    hooks = RunHooks.from_env()
+    tasks = [hooks.apply(t) for t in tasks]
     order = {t.run_id: i for i, t in enumerate(tasks)}
     store = MemoryStore()
     tally = RunTally(total=len(tasks))

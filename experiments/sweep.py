@@ -28,14 +28,13 @@ from experiments.comparison import mean_interval
 from experiments.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
 from experiments.errors import StoreUnwritable
 from experiments.runner import (
+    RunHooks,
     RunTally,
     RunTask,
     abandon,
     chosen_executor,
     drive,
-    env_fail_ids,
     stop_on_signals,
-    with_test_hooks,
 )
 from experiments.store import (
     RunRecord,
@@ -136,7 +135,7 @@ def run_sweep(
     folder = Path(out) if out is not None else default_out(spec)
     check_folder(folder, spec, resume)  # refuse early; checked again under the folder's lock
     check_writable(folder, "--out")
-    fail = env_fail_ids() if fail_run_ids is None else set(fail_run_ids)
+    hooks = RunHooks.from_env(fail_run_ids)
     say = notify or (lambda text: None)
     with (
         stop_on_signals() as stop,
@@ -156,7 +155,7 @@ def run_sweep(
             on_start(result.total, result.stored_before)
         if failed_before:
             say(f"running the {len(failed_before)} runs that failed before again")
-        tasks = _tasks(spec, points, done, fail)
+        tasks = _tasks(spec, points, done, hooks)
         drive(ex, tasks, slots, store, result, stop, on_result, say,
               flush_every_runs, flush_every_seconds)  # fmt: skip
         if (stop.forced or result.unwritable) and executor is None:
@@ -178,7 +177,7 @@ def _warn_if_code_changed(manifest: dict[str, Any], say: Callable[[str], None]) 
 
 
 def _tasks(
-    spec: SweepSpec, points: list[dict[str, Any]], done: set[str], fail: set[str]
+    spec: SweepSpec, points: list[dict[str, Any]], done: set[str], hooks: RunHooks
 ) -> Iterator[RunTask]:
     """Tasks for the runs not yet stored, made one at a time (memory stays flat)."""
     where = f"{spec.path or spec.name}: design point"
@@ -193,4 +192,4 @@ def _tasks(
         assert scenario is not None
         task = RunTask(rid, point, replicate, seed, scenario, points[point],
                        spec.series_every_days)  # fmt: skip
-        yield with_test_hooks(task, fail)
+        yield hooks.apply(task)
