@@ -153,3 +153,31 @@ def test_the_command_module_loads_nothing_before_it_handles_signals() -> None:
     ).stdout.split()
     ours = [m for m in loaded if m.split(".")[0] in ("model", "experiments", "viz", "numpy")]
     assert ours == [] and "argparse" not in loaded, ours
+
+
+def test_an_analysis_stopped_once_its_sweep_is_complete_says_how_to_analyse(
+    tmp_path: Path,
+) -> None:
+    """sensitivity runs a sweep, then the analysis: a SIGTERM that comes as the last run
+    is stored leaves a complete store, no half analysis, and the command that analyses."""
+    from tests.test_evidence import tiny_spec
+
+    spec, out = tiny_spec(tmp_path), tmp_path / "sens"
+    argv = ["sensitivity", str(spec), "--jobs", "1", "--out", str(out)]
+    stopped = subprocess.run(
+        [sys.executable, "-c", SIGNAL_DRIVER, "as the last run is stored", "SIGTERM", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LAST_RUN": "20"},
+        timeout=300,
+    )
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    assert f"20 of 20 runs stored in {out} (complete)" in stopped.stdout
+    assert stopped.stderr.strip().splitlines()[-1] == (
+        "laborflow: stopped by SIGTERM once every run was stored; analyse them with: "
+        f"laborflow sensitivity {spec} --out {out}"
+    )
+    assert not (out / "sensitivity.csv").exists() and len(read_runs(out)) == 20
+    again = subprocess.run([BIN / "laborflow", *argv], capture_output=True, text=True)
+    assert again.returncode == 0 and "20 already stored" in again.stderr
+    assert (out / "sensitivity.csv").is_file()
