@@ -131,6 +131,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         value = status_quo.params[p.name]
         default = "none" if value is None else value
         unit = f" {p.unit}" if p.unit and p.unit not in ("date", "MM-DD", "share") else ""
-        kind = "sourced" if status_quo.records[p.name].sourced else "assumption"
-        print(f"{p.name:<{width}}  {default}{unit}  ({p.allowed()})  {p.doc} [{kind}]")
+        record = status_quo.records[p.name]
+        kind = "sourced" if record.sourced else "assumption"
+        plausible = f"; plausible: {record.plausible.text()}" if record.plausible else ""
+        print(f"{p.name:<{width}}  {default}{unit}  ({p.allowed()})  {p.doc} [{kind}{plausible}]")
     return 0

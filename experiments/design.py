@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from experiments.errors import SweepSpecError
-from model.parameters import check_consistency, coerce, lookup
+from model.parameters import check_consistency, coerce, coerce_range, coerce_values, lookup
 from model.scenario import ParamRecord, Scenario, load_scenario, read_toml, source_of
 
 DESIGNS = ("grid", "lhs", "sobol", "saltelli")
@@ -66,7 +66,6 @@ SWEEP_KEYS = (
 )
 AXIS_KEYS = ("values", "range", "levels", "source", "assumption", "unit")
 FIXED_KEYS = ("value", "source", "assumption", "unit")
-RANGE_KINDS = ("int", "float", "date", "optional_date")
 MAX_POINTS = 10_000_000
 """A design larger than this is almost surely a typo (a grid of many long value lists)."""
 
@@ -330,9 +329,9 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
             'allowed: levels with range and design = "grid"'
         )
     if "values" in entry:
-        values = _values(spec, entry["values"], where, f"{field_name}.values")
+        values = coerce_values(spec, entry["values"], where, f"{field_name}.values", SweepSpecError)
         return Axis(name, spec.kind, values=values, source=text, sourced=sourced)
-    low, high = _range(spec, entry["range"], where, f"{field_name}.range")
+    low, high = coerce_range(spec, entry["range"], where, f"{field_name}.range", SweepSpecError)
     levels = None
     if design == "grid":
         levels = entry.get("levels")
@@ -342,48 +341,6 @@ def _axis(name: str, entry: Any, design: str, where: str) -> Axis:
                 "(a grid takes that many evenly spaced values of the range)"
             )
     return Axis(name, spec.kind, low=low, high=high, levels=levels, source=text, sourced=sourced)
-
-
-def _values(spec, raw: Any, where: str, field_name: str) -> tuple[Any, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise SweepSpecError(
-            f"{where}: {field_name}: must be a non-empty list; allowed: {spec.allowed()}"
-        )
-    values = tuple(coerce(spec, v, where, field_name) for v in raw)
-    seen = set()
-    for v in values:
-        if v in seen:
-            raise SweepSpecError(f"{where}: {field_name}: {_jsonable(v)!r} is listed twice")
-        seen.add(v)
-    return values
-
-
-def _range(spec, raw: Any, where: str, field_name: str) -> tuple[Any, Any]:
-    if spec.kind not in RANGE_KINDS:
-        raise SweepSpecError(
-            f"{where}: {field_name}: {spec.name} takes {spec.allowed()}, which has no range; "
-            "allowed: values = [...]"
-        )
-    if not isinstance(raw, list) or len(raw) != 2:
-        raise SweepSpecError(
-            f"{where}: {field_name}: {raw!r}; allowed: [low, high] with low < high"
-        )
-    low, high = (coerce(spec, v, where, field_name) for v in raw)
-    if low is None or high is None:
-        raise SweepSpecError(
-            f"{where}: {field_name}: a range needs two dates; allowed: [low, high]"
-        )
-    if low == high:
-        raise SweepSpecError(
-            f"{where}: {field_name}: [{_jsonable(low)}, {_jsonable(high)}] is empty; "
-            f"allowed: [low, high] with low < high (or values = [{_jsonable(low)!r}])"
-        )
-    if low > high:
-        raise SweepSpecError(
-            f"{where}: {field_name}: [{_jsonable(low)}, {_jsonable(high)}] is inverted; "
-            "allowed: [low, high] with low < high"
-        )
-    return low, high
 
 
 # --- the design -------------------------------------------------------------------------

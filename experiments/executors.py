@@ -2,7 +2,7 @@
 
 Everything downstream sees a ``concurrent.futures.Executor`` and a number of worker
 slots (to keep a bounded window of runs in flight), so one code path serves a laptop
-and a cluster: ``Client(address).get_executor()`` is such an executor (RECIPES.md).
+and a cluster: ``Client(address).get_executor()`` is such an executor.
 """
 
 from __future__ import annotations

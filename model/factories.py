@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from model.workers import WorkerPopulation
 
 SECTORS = ("garments", "seafood processing", "electronics assembly", "shoes")
-# Labels only (FACTS.md, sectors, qualitative); the shares are an assumption.
+# Labels only (docs/sources.md, sectors, qualitative); the shares are an assumption.
 SECTOR_SHARES = np.array([0.5, 0.25, 0.15, 0.10])
 
 
@@ -35,7 +35,7 @@ class ShutBecause(IntEnum):
 def allocate_sizes(n_workers: int, n_factories: int, sigma: float, streams: Streams) -> np.ndarray:
     """North Korean workers per factory: lognormal weights, rounded to sum exactly.
 
-    FACTS.md reports tens to hundreds per factory (50, 70, 140, 300 seen), a heavy tail.
+    docs/sources.md reports tens to hundreds per factory (50, 70, 140, 300 seen), a heavy tail.
     """
     weights = np.exp(sigma * streams.normal("factory_size", np.arange(n_factories)))
     ideal = weights / weights.sum() * (n_workers - n_factories)

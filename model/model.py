@@ -35,6 +35,8 @@ from model.workers import (
     WorkerRules,
 )
 
+FACTORY_HISTORY = ("positions", "nk_at_work", "cn_staff", "cn_wage", "offer", "cash", "operating")
+"""What ``factory_history`` records of each factory, once a week."""
 SERIES_COLUMNS = tuple(m.name for m in SERIES)
 """Daily time series (``model.metrics`` describes each): counts, and money in yuan per day."""
 
@@ -108,6 +110,7 @@ class LaborModel(mesa.Model):
         self._series = {c: np.zeros(self.horizon.n_days) for c in SERIES_COLUMNS}
         self._recorded = 0
         self._shutdowns: list[dict[str, Any]] = []
+        self._weekly: dict[str, list[np.ndarray]] = {k: [] for k in ("day", *FACTORY_HISTORY)}
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "nk_in_china": "nk_in_china",
@@ -170,6 +173,7 @@ class LaborModel(mesa.Model):
         self._shut(self.factories.understaffed_too_long(), day, ShutBecause.UNDERSTAFFED)
         if day % 7 == 6:
             self._labour_market_week(day // 7)
+            self._record_factories(day)
         self._record(day, daily)
         self.datacollector.collect(self)
         if self._recorded >= self.horizon.n_days:
@@ -339,6 +343,32 @@ class LaborModel(mesa.Model):
                 "shut_day": np.where(f.shut_day < NEVER, f.shut_day, -1),
             }
         )
+
+    def _record_factories(self, day: int) -> None:
+        """Once a week, every factory's state: the history a drill-down draws."""
+        f, w = self.factories, self.workers
+        self._weekly["day"].append(np.int64(day))
+        for key, values in (
+            ("positions", f.positions * f.operating),
+            ("nk_at_work", w.at_work_by_factory),
+            ("cn_staff", f.cn_staff),
+            ("cn_wage", f.cn_wage),
+            ("offer", f.offer),
+            ("cash", f.cash),
+            ("operating", f.operating),
+        ):
+            self._weekly[key].append(np.array(values, copy=True))
+
+    def factory_history(self, i: int) -> pd.DataFrame:
+        """Factory ``i`` week by week: positions, staff at work, wages, cash, operating."""
+        if not 0 <= i < self.factories.n:
+            raise IndexError(f"factory {i} does not exist (rows 0 to {self.factories.n - 1})")
+        days = np.asarray(self._weekly["day"], dtype=np.int64)
+        frame = pd.DataFrame(
+            {key: [week[i] for week in self._weekly[key]] for key in FACTORY_HISTORY}
+        )
+        frame.insert(0, "date", pd.to_datetime(self.horizon.dates()[days]))
+        return frame
 
     def worker(self, i: int) -> WorkerRecord:
         """Worker ``i``'s state and history (ids 0 .. n-1, in order of arrival)."""

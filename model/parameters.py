@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from model.errors import ScenarioError
+from model.errors import InputError, ScenarioError
 
 NONE_WORDS = ("none", "")
 ABRUPT_MAX_WINDOW_DAYS = 31
@@ -53,6 +53,33 @@ class Param:
         if self.low is not None:
             return f"{noun} of at least {number_text(self.low)}"
         return noun
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The values a parameter may plausibly take in the world: a range, or a set of values.
+
+    Scenario files give one beside each assumption (and beside sourced values whose sources
+    span a range); robustness ensembles draw plausible worlds from them.
+    """
+
+    low: Any = None
+    high: Any = None
+    values: tuple[Any, ...] = ()
+
+    def contains(self, value: Any) -> bool:
+        if self.values:
+            return value in self.values
+        return self.low <= value <= self.high
+
+    def text(self) -> str:
+        if self.values:
+            return "one of " + ", ".join(str(_plain(v)) for v in self.values)
+        return f"{_show(self.low)} to {_show(self.high)}"
+
+
+def _show(x: Any) -> str:
+    return number_text(x) if isinstance(x, int | float) else str(_plain(x))
 
 
 def number_text(x: float) -> str:
@@ -264,6 +291,52 @@ def coerce(spec: Param, raw: Any, where: str, field_name: str) -> Any:
     if (spec.low is not None and raw < spec.low) or (spec.high is not None and raw > spec.high):
         raise bad(f"{raw!r} is out of range")
     return raw
+
+
+def coerce_values(
+    spec: Param, raw: Any, where: str, field_name: str, error: type[InputError] = ScenarioError
+) -> tuple[Any, ...]:
+    """A non-empty list of distinct allowed values of a parameter."""
+    if not isinstance(raw, list) or not raw:
+        raise error(f"{where}: {field_name}: must be a non-empty list; allowed: {spec.allowed()}")
+    values = tuple(coerce(spec, v, where, field_name) for v in raw)
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise error(f"{where}: {field_name}: {_plain(v)!r} is listed twice")
+        seen.add(v)
+    return values
+
+
+def coerce_range(
+    spec: Param, raw: Any, where: str, field_name: str, error: type[InputError] = ScenarioError
+) -> tuple[Any, Any]:
+    """[low, high] of a numeric or date parameter: both allowed, low < high."""
+    if spec.kind not in ("int", "float", "date", "optional_date"):
+        raise error(
+            f"{where}: {field_name}: {spec.name} takes {spec.allowed()}, which has no range; "
+            "allowed: values = [...]"
+        )
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise error(f"{where}: {field_name}: {raw!r}; allowed: [low, high] with low < high")
+    low, high = (coerce(spec, v, where, field_name) for v in raw)
+    if low is None or high is None:
+        raise error(f"{where}: {field_name}: a range needs two dates; allowed: [low, high]")
+    if low == high:
+        raise error(
+            f"{where}: {field_name}: [{_plain(low)}, {_plain(high)}] is empty; "
+            f"allowed: [low, high] with low < high (or values = [{_plain(low)!r}])"
+        )
+    if low > high:
+        raise error(
+            f"{where}: {field_name}: [{_plain(low)}, {_plain(high)}] is inverted; "
+            "allowed: [low, high] with low < high"
+        )
+    return low, high
+
+
+def _plain(x: Any) -> Any:
+    return x.isoformat() if isinstance(x, dt.date) else x
 
 
 def check_consistency(params: Mapping[str, Any], where: str) -> None:

@@ -1,4 +1,4 @@
-"""The UN Security Council timeline on DPRK overseas workers, as data (FACTS.md, legal timeline)."""
+"""The UN Security Council timeline on DPRK overseas workers, as data (docs/sources.md)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import ScenarioError
-from model.parameters import PARAMETERS, Param, check_consistency, coerce, lookup
+from model.parameters import (
+    PARAMETERS,
+    Param,
+    Plausible,
+    check_consistency,
+    coerce,
+    coerce_range,
+    coerce_values,
+    lookup,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """The project's scenario files: the status quo, the policies, and sweep specs in sweeps/."""
@@ -45,6 +54,7 @@ class ParamRecord:
     source: str
     sourced: bool  # False: an assumption
     defined_in: str
+    plausible: Plausible | None = None  # the values the world may plausibly hold
 
 
 @dataclass
@@ -102,6 +112,7 @@ class Scenario:
                 row["source"],
                 row["status"] == "sourced",
                 row["defined_in"],
+                _plausible(Path(where), spec, spec.name, row.get("plausible") or {}, value),
             )
         missing = [p.name for p in PARAMETERS if p.name not in params]
         if missing:
@@ -124,6 +135,7 @@ class Scenario:
                     "source": rec.source,
                     "status": "sourced" if rec.sourced else "assumption",
                     "defined_in": rec.defined_in,
+                    "plausible": _plausible_data(rec.plausible),
                 }
             )
         return rows
@@ -195,6 +207,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: cannot be read: {err}") from err
 
 
+ENTRY_KEYS = ("value", "source", "assumption", "unit", "range", "values")
+
+
 def _entry(path: Path, spec: Param, name: str, entry: Any) -> tuple[Any, str, bool]:
     """(value, source text, sourced?) of one ``[parameters]`` entry."""
     where = f"parameters.{name}"
@@ -203,11 +218,11 @@ def _entry(path: Path, spec: Param, name: str, entry: Any) -> tuple[Any, str, bo
             f"{path}: {where}: a bare value has no source; "
             'allowed: { value = ..., source = "..." } or { value = ..., assumption = "..." }'
         )
-    unknown = set(entry) - {"value", "source", "assumption", "unit"}
+    unknown = set(entry) - set(ENTRY_KEYS)
     if unknown:
         raise ScenarioError(
             f"{path}: {where}: unknown key {sorted(unknown)[0]!r}; "
-            "allowed keys: value, source, assumption, unit"
+            f"allowed keys: {', '.join(ENTRY_KEYS)}"
         )
     if "value" not in entry:
         raise ScenarioError(f"{path}: {where}: missing 'value'")
@@ -218,6 +233,42 @@ def _entry(path: Path, spec: Param, name: str, entry: Any) -> tuple[Any, str, bo
         )
     text, sourced = source_of(entry, f"{path}: {where}")
     return entry["value"], text, sourced
+
+
+def _plausible(
+    path: Path, spec: Param, name: str, entry: Mapping[str, Any], value: Any
+) -> Plausible | None:
+    """The entry's plausible range or set of values, checked; the value must lie in it."""
+    where, field_name = str(path), f"parameters.{name}"
+    if "range" in entry and "values" in entry:
+        raise ScenarioError(
+            f"{path}: {field_name}: has both 'range' and 'values'; allowed: one of them"
+        )
+    if "range" in entry:
+        low, high = coerce_range(spec, entry["range"], where, f"{field_name}.range")
+        plausible = Plausible(low=low, high=high)
+    elif "values" in entry:
+        values = coerce_values(spec, entry["values"], where, f"{field_name}.values")
+        plausible = Plausible(values=values)
+    else:
+        return None
+    if not plausible.contains(value):
+        raise ScenarioError(
+            f"{path}: {field_name}: the value {_jsonable(value)} lies outside its plausible "
+            f"{'range' if 'range' in entry else 'values'} ({plausible.text()}); allowed: a "
+            "range or values that hold the value"
+        )
+    return plausible
+
+
+def _plausible_data(plausible: Plausible | None) -> dict[str, Any]:
+    """A plausible range as an entry would write it (for manifests, read back by
+    ``_plausible``)."""
+    if plausible is None:
+        return {}
+    if plausible.values:
+        return {"values": [_jsonable(v) for v in plausible.values]}
+    return {"range": [_jsonable(plausible.low), _jsonable(plausible.high)]}
 
 
 def source_of(entry: Mapping[str, Any], where: str) -> tuple[str, bool]:
@@ -281,8 +332,11 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
         spec = lookup(name, str(path), f"parameters.{name}")
         raw, source, sourced = _entry(path, spec, name, entry)
         value = coerce(spec, raw, str(path), f"parameters.{name}")
+        plausible = _plausible(path, spec, name, entry, value)
         params[spec.name] = value
-        records[spec.name] = ParamRecord(spec.name, value, spec.unit, source, sourced, path.name)
+        records[spec.name] = ParamRecord(
+            spec.name, value, spec.unit, source, sourced, path.name, plausible
+        )
     if root:
         missing = [p.name for p in PARAMETERS if p.name not in params]
         if missing:

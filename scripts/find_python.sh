@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Print the path of a Python >= 3.12 on this machine, or explain and fail.
-# Order: $PYTHON, python3.12+ on PATH, pyenv installs, python3 (3.12 first: the version RECIPES.md saw working).
+# Order: $PYTHON, python3.12+ on PATH, pyenv installs, python3 (3.12 first: the version the project is tested with).
 set -u
 ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }
 candidates=()

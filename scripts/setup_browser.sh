@@ -4,7 +4,7 @@
 # Usage: scripts/setup_browser.sh [VENV]   (default .venv)
 #
 # - Chromium from Debian (apt) when no chromium is on the machine; Playwright's own browser
-#   download does not work here (RECIPES.md), and the tests drive /usr/bin/chromium.
+#   download fails on machines without general internet access, and the tests drive /usr/bin/chromium.
 # - Solara serves its JavaScript and CSS through a local proxy that otherwise fetches them from
 #   a CDN at run time: offline, pages never render. The CDN path /npm/PKG@VER/FILE is the npm
 #   tarball's package/FILE, so the cache is filled from the npm registry (`npm pack`), into

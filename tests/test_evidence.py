@@ -13,6 +13,22 @@ from model.parameters import PARAMETERS
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def test_the_project_cites_only_what_it_contains() -> None:
+    """Sources are named in the repository (docs/sources.md), never in files outside it."""
+    sources = (ROOT / "docs" / "sources.md").read_text()
+    assert "Daily NK" in sources and "Exit and Entry Administration Law" in sources
+    tracked = [
+        p
+        for folder in ("model", "experiments", "viz", "cli", "scenarios", "docs", "scripts")
+        for p in (ROOT / folder).rglob("*")
+        if p.suffix in (".py", ".toml", ".md", ".j2", ".sh")
+    ] + [ROOT / "README.md", ROOT / "pyproject.toml"]
+    outside = [
+        str(p) for p in tracked if re.search(r"FACTS\.md|\.\./shared|RECIPES", p.read_text())
+    ]
+    assert outside == []
+
+
 def test_every_parameter_is_documented_in_the_odd() -> None:
     odd = (ROOT / "docs" / "odd.md").read_text()
     documented = set(re.findall(r"`([a-z_]+)`", odd))

@@ -176,6 +176,20 @@ def test_shut_factories_release_their_staff() -> None:
     assert len(log) == shut.sum() and set(log.reason) <= {"cash", "understaffed"}
 
 
+def test_a_factory_has_a_weekly_history() -> None:
+    model = LaborModel.from_scenario(
+        SCENARIOS / "abrupt_return.toml", rng=1, n_workers=2000, n_factories=20
+    )
+    model.run_model()
+    shut = int(model.factory_table().query("state == 'shut'").factory.iloc[0])
+    history = model.factory_history(shut)
+    assert len(history) == model.horizon.n_days // 7
+    assert history.operating.iloc[0] and not history.operating.iloc[-1]
+    assert (history.positions[~history.operating] == 0).all()
+    with pytest.raises(IndexError, match="factory 20 does not exist"):
+        model.factory_history(20)
+
+
 def test_individuals_are_inspectable() -> None:
     model = run("status_quo", 1, **SMALL)
     worker = model.worker(0)

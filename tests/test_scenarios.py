@@ -11,7 +11,13 @@ import pytest
 from model import LaborModel
 from model.errors import ScenarioError
 from model.parameters import PARAMETERS, POLICY_PARAMETERS
-from model.scenario import defaults, load_scenario, parse_assignment, validate_params
+from model.scenario import (
+    Scenario,
+    defaults,
+    load_scenario,
+    parse_assignment,
+    validate_params,
+)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 REQUIRED = (
@@ -131,6 +137,32 @@ BASE = str(SCENARIOS / "status_quo.toml")
             "scenario.extends: 'missing.toml' does not exist",
         ),
         (
+            '[parameters]\noverstay_share = { value = 0.5, range = [0.8, 0.2], assumption = "x" }',
+            "parameters.overstay_share.range: [0.8, 0.2] is inverted; allowed: [low, high] with",
+        ),
+        (
+            '[parameters]\noverstay_share = { value = 0.5, range = [0.5, 0.5], assumption = "x" }',
+            "parameters.overstay_share.range: [0.5, 0.5] is empty",
+        ),
+        (
+            '[parameters]\noverstay_share = { value = 0.5, range = [0.6, 1.2], assumption = "x" }',
+            "parameters.overstay_share.range: 1.2 is out of range; allowed: a number from 0 to 1",
+        ),
+        (
+            '[parameters]\noverstay_share = { value = 0.5, range = [0.6, 0.9], assumption = "x" }',
+            "parameters.overstay_share: the value 0.5 lies outside its plausible range "
+            "(0.6 to 0.9)",
+        ),
+        (
+            '[parameters]\nrepatriation_mode = { value = "none", range = [1, 2], source = "x" }',
+            "parameters.repatriation_mode.range: repatriation_mode takes one of",
+        ),
+        (
+            "[parameters]\noverstay_share = { value = 0.5, range = [0.2, 0.8], "
+            'values = [0.5], assumption = "x" }',
+            "parameters.overstay_share: has both 'range' and 'values'; allowed: one of them",
+        ),
+        (
             '[parameters]\nn_workers = { value = 5, unit = "people", source = "x" }',
             "parameters.n_workers.unit: 'people' is not this parameter's unit; allowed: 'workers'",
         ),
@@ -179,6 +211,15 @@ def test_the_status_quo_must_set_every_parameter(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr(scenario_module, "DEFAULTS_FILE", root)
     with pytest.raises(ScenarioError, match="parameters.detention_days: missing; the status quo"):
         load_scenario(root)
+
+
+def test_plausible_ranges_are_kept_and_travel_with_the_scenario() -> None:
+    scenario = load_scenario(SCENARIOS / "gradual_return.toml")
+    pool = scenario.records["cn_jobseekers_per_nk_worker"].plausible
+    assert pool is not None and pool.low < scenario.params["cn_jobseekers_per_nk_worker"]
+    again = Scenario.from_description(scenario.describe(), "manifest.json")
+    assert again.records["cn_jobseekers_per_nk_worker"].plausible == pool
+    assert again.params == scenario.params
 
 
 def test_extends_loop_is_caught(tmp_path: Path) -> None:

@@ -116,10 +116,12 @@ def summary_paragraph(comp: Comparison) -> str:
         f"{p['n_workers']:,} North Korean workers in {p['n_factories']:,} Chinese factories "
         f"from {_day(p['start_date'])} to {_day(p['end_date'])}. Each scenario was run "
         f"{len(comp.seeds)} times with the same seeds, so differences between scenarios are "
-        "the policies' effects rather than chance. North Korean workers are paid about 2,000 "
-        "yuan a month where Chinese workers get 4,000 to 5,000, and too few local workers "
-        "accept factory jobs at those wages to replace them: when the North Korean workers "
-        "go, factories must raise wages, shrink, or shut."
+        "the policies' effects rather than chance. Here a North Korean worker costs a factory "
+        f"{p['nk_wage_yuan_per_month']:,.0f} yuan a month and a Chinese worker "
+        f"{p['cn_wage_yuan_per_month']:,.0f} (the article reports about 2,000 against 4,000 to "
+        "5,000), and local job seekers ask a median "
+        f"{p['cn_reservation_wage_median_yuan']:,.0f} yuan: when the North Korean workers go, "
+        "factories must raise wages, shrink, or shut."
     )
 
 
