@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.errors import ArgumentError, OutputError
+from model.errors import ArgumentError
 
 EXIT_OK = 0
 EXIT_RUNS_FAILED = 1
@@ -52,14 +52,23 @@ def add_executor_options(parser: argparse.ArgumentParser, resume: bool = True) -
 
 
 def check_jobs(jobs: int | None) -> None:
-    if jobs is not None and jobs < 1:
-        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
+    """--jobs from 1 to a few per core: more would only fork processes that wait."""
+    from experiments.executors import check_jobs as check
+
+    check(jobs)
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0:
+        raise ArgumentError(f"--seed: {seed}; allowed: a whole number of at least 0")
 
 
 def check_output_folder(out: Path) -> None:
-    """Refuse an output folder that cannot be one, before any work is done."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: exists and is not a folder; allowed: a folder path")
+    """Refuse an output folder that cannot be one or cannot be written, before any work:
+    a path under a file, a read-only file system, a full disk."""
+    from model.files import check_writable
+
+    check_writable(out, "--out")
 
 
 def scenarios_with_overrides(paths: Sequence[Path], assignments: Sequence[str]) -> list:

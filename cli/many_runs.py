@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,8 @@ from cli.common import (
     progress_bar,
     scenarios_with_overrides,
 )
-from model.errors import ArgumentError
-from model.files import write_atomic
+from model.errors import ArgumentError, OutputError
+from model.files import make_folders, write_atomic
 
 
 def add_commands(sub: Any) -> None:
@@ -84,7 +85,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from experiments.comparison import replicate_seeds
 
     scenarios = scenarios_with_overrides(args.scenarios, args.overrides)
-    replicate_seeds(args.seed, args.replicates)  # checks the count before any work
+    replicate_seeds(args.seed, args.replicates)  # checks seed and count before any work
     check_jobs(args.jobs)
     out = args.out or Path("out") / f"compare-{scenarios[0].name}"
     check_output_folder(out)
@@ -96,13 +97,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def with_progress(total: int, jobs: int | None, work: Callable[..., Any]) -> Any:
-    """``work(executor=..., on_result=...)`` on local processes, with a progress bar."""
-    from experiments.executors import local_executor
+    """``work(executor=..., on_result=...)`` on local processes, with a progress bar.
+
+    An error or an interruption ends the workers at once (their runs would be thrown away).
+    """
+    from experiments.executors import abandon, local_executor
 
     executor = local_executor(jobs)  # before the progress bar's thread starts
     try:
         with progress_bar(total, "runs") as bar:
             return work(executor=executor, on_result=lambda record: bar.update(1))
+    except BaseException:
+        abandon(executor)
+        raise
     finally:
         executor.shutdown(cancel_futures=True)
 
@@ -175,6 +182,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[int, Any]:
     """Run a sweep with a progress bar; return (exit status, SweepResult)."""
+    from experiments.errors import StoreUnwritable
     from experiments.sweep import default_out, run_sweep
 
     out = args.out or default_out(spec)
@@ -202,6 +210,9 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
         bar.update(1)
 
     failures = [0]
+    again = f"laborflow {args.command} {args.spec} --out {out}" + (
+        " --resume" if args.command == "sweep" else ""
+    )
     try:
         result = run_sweep(
             spec,
@@ -213,18 +224,18 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
             on_result=finished,
             notify=say,
         )
+    except StoreUnwritable as err:
+        raise OutputError(f"{err}; make room, then finish with: {again}") from err
     finally:
         if bar is not None:
             bar.close()
-    again = f"laborflow {args.command} {args.spec} --out {out}" + (
-        " --resume" if args.command == "sweep" else ""
-    )
     stored = f"{result.stored} of {result.total} runs stored in {out}"
     if result.interrupted:
         print(f"laborflow: {result.interrupted}: {stored}; finish with: {again}", file=sys.stderr)
         return (128 + result.stopped_by if result.stopped_by else 1), result
     failed = result.failed  # failed runs stored earlier ran again in this session
-    print(f"{stored}: {result.total - failed} ok, {failed} failed")
+    complete = " (complete)" if result.complete and result.stopped_by else ""
+    print(f"{stored}{complete}: {result.total - failed} ok, {failed} failed")
     print(f"wrote {out}/runs (one row per run) and {out}/series (every {spec.series_every_days} d)")
     if failed:
         for run_id, error in result.failures[:3]:
@@ -235,6 +246,14 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
             file=sys.stderr,
         )
         return 1, result
+    if result.stopped_by and args.command != "sweep":  # the sweep is whole; the analysis waits
+        name = signal.Signals(result.stopped_by).name
+        print(
+            f"laborflow: stopped by {name} once every run was stored; analyse them with: "
+            f"laborflow {args.command} {args.spec} --out {out}",
+            file=sys.stderr,
+        )
+        return 128 + result.stopped_by, result
     return 0, result
 
 
@@ -267,7 +286,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     from experiments.design import load_sweep
-    from experiments.discovery import discover
+    from experiments.discovery import check_question, discover
     from model.files import write_atomic
     from viz.charts import discovery_chart, to_png
 
@@ -276,6 +295,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
             f"--min-density: {args.min_density}; allowed: a number above 0, at most 1"
         )
     spec = load_sweep(args.spec)
+    check_question(spec, args.metric, args.threshold)  # before the sweep, not after it
     code, result = execute_sweep(spec, args, resume=True)
     if code:
         return code
@@ -307,7 +327,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     check_jobs(args.jobs)
     total = len(VALIDATION_SCENARIOS) * args.seeds
     table = with_progress(total, args.jobs, lambda **how: validate(replicates=args.seeds, **how))
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_folders(args.out)
     write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     width = max(len(c) for c in table.claim)
     for r in table.itertuples():

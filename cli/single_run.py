@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli.common import DEFAULT_SEED, add_set_option, check_output_folder
+from cli.common import DEFAULT_SEED, add_set_option, check_output_folder, check_seed
 from model.errors import ArgumentError
-from model.files import write_atomic
+from model.files import make_folders, write_atomic
 from model.scenario import SCENARIO_DIR
 
 
@@ -37,6 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from model.model import LaborModel
     from model.scenario import load_scenario, parse_assignment
 
+    check_seed(args.seed)
     scenario = load_scenario(args.scenario)
     overrides = dict(parse_assignment(a) for a in args.overrides)
     if overrides:
@@ -54,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None:
     """Write a run's files; each appears whole or not at all."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_folders(out)
     write_atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
     write_atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
     write_atomic(out / "shutdowns.csv", lambda p: shutdowns.to_csv(p, index=False))

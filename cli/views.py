@@ -14,7 +14,9 @@ from typing import Any
 from cli.common import (
     DEFAULT_SEED,
     add_set_option,
+    check_jobs,
     check_output_folder,
+    check_seed,
     scenarios_with_overrides,
 )
 from cli.many_runs import compare_with_progress, with_progress
@@ -69,6 +71,13 @@ def cmd_brief(args: argparse.Namespace) -> int:
             "--from: a saved comparison already fixes its scenarios; "
             "allowed: --from DIR alone, or scenario files without --from"
         )
+    if not args.source and args.replicates < 2:
+        raise ArgumentError(
+            f"--replicates: {args.replicates}; "
+            "allowed: a whole number of at least 2 (a brief reports intervals)"
+        )
+    check_seed(args.seed)
+    check_jobs(args.jobs)
     check_output_folder(args.out)
     if args.source:
         comparison = Comparison.load(args.source)
@@ -76,11 +85,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     else:
         paths = args.scenarios or [SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
         scenarios = scenarios_with_overrides(paths, args.overrides)
-        if args.replicates < 2:
-            raise ArgumentError(
-                f"--replicates: {args.replicates}; "
-                "allowed: a whole number of at least 2 (a brief reports intervals)"
-            )
         comparison = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
         command = _regenerate(paths, args)
         comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)
@@ -97,7 +101,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
     """Check the briefed parameters against the facts; write validation.csv beside the brief."""
     from experiments.validation import VALIDATION_SCENARIOS, validate
-    from model.files import write_atomic
+    from model.files import make_folders, write_atomic
     from model.parameters import POLICY_PARAMETERS
     from model.scenario import defaults
     from viz.brief import validation_section
@@ -111,7 +115,7 @@ def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
         args.jobs,
         lambda **how: validate(replicates=VALIDATION_REPLICATES, **how, **overrides),
     )
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_folders(args.out)
     write_atomic(args.out / "validation.csv", lambda p: table.to_csv(p, index=False))
     return validation_section(table)
 
@@ -169,8 +173,8 @@ def add_app_command(sub: Any) -> None:
 def cmd_app(args: argparse.Namespace) -> int:
     import os
 
-    if not 0 <= args.port <= 65535:
-        raise ArgumentError(f"--port: {args.port}; allowed: 0 to 65535")
+    if not 1 <= args.port <= 65535:  # checked here: the server would call it unreachable
+        raise ArgumentError(f"--port: {args.port}; allowed: a whole number from 1 to 65535")
     cache = Path(
         os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", Path(sys.prefix) / "share/solara/cdn")
     )

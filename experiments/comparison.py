@@ -29,8 +29,8 @@ from experiments.errors import StoreError
 from experiments.runner import RunTask, run_all
 from experiments.store import RunRecord
 from model import metrics
-from model.errors import ArgumentError, OutputError, ScenarioError
-from model.files import write_atomic, write_json_atomic
+from model.errors import ArgumentError, ScenarioError
+from model.files import make_folders, write_atomic, write_json_atomic
 from model.metrics import BANDED, COMPARED
 from model.provenance import provenance
 from model.scenario import Scenario, load_scenario
@@ -142,10 +142,7 @@ class Comparison:
     def save(self, folder: str | Path) -> Path:
         """Write Parquet (and CSV) files and a manifest; the manifest is written last."""
         folder = Path(folder)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputError(f"{folder}: cannot be created ({err.strerror})") from err
+        make_folders(folder)
         readable = self.table.copy()  # for people: each metric's label and unit beside its name
         readable.insert(1, "label", [metrics.measure(m).label for m in readable.metric])
         readable.insert(2, "unit", [metrics.measure(m).stored_unit for m in readable.metric])
@@ -190,7 +187,7 @@ class Comparison:
             table = pd.read_parquet(folder / "comparison.parquet")
             bands = pd.read_parquet(folder / "bands.parquet")
             bands["date"] = bands["date"].astype("datetime64[s]")  # Parquet stores [ms]
-        except (OSError, ValueError, KeyError, TypeError, ScenarioError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, ScenarioError) as err:
             raise StoreError(f"{folder}: comparison files are damaged: {err}") from err
         return cls(scenarios, list(manifest["seeds"]), runs, table, bands, manifest["provenance"])
 

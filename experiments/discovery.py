@@ -9,13 +9,17 @@ for scenario discovery (Bryant and Lempert 2010; Kwakkel 2017).
 
 from __future__ import annotations
 
+import difflib
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from experiments.design import SweepSpec
+from experiments.errors import SweepSpecError
 from model.errors import ArgumentError
 
 
@@ -52,6 +56,42 @@ def _prim():
     return prim
 
 
+MIN_RUNS = 10
+"""PRIM needs a few runs on each side of the threshold; fewer than this finds nothing."""
+NUMERIC_KINDS = ("int", "float", "date", "optional_date")
+
+
+def check_question(spec: SweepSpec, metric: str, threshold: float) -> None:
+    """Refuse a question discovery cannot answer, before the sweep runs: an unknown metric,
+    a threshold that is not a number, too few runs, a parameter that is not a number."""
+    from experiments.design import build_design
+    from model.metrics import SUMMARY_BY_NAME
+
+    if metric not in SUMMARY_BY_NAME:
+        close = difflib.get_close_matches(metric, SUMMARY_BY_NAME, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ArgumentError(
+            f"--metric {metric}: not a summary metric{hint}; allowed: " + ", ".join(SUMMARY_BY_NAME)
+        )
+    if not math.isfinite(threshold):
+        raise ArgumentError(f"--threshold: {threshold}; allowed: a finite number")
+    where = spec.path or spec.name
+    for axis in spec.axes:
+        has_none = axis.values is not None and None in axis.values
+        if axis.kind not in NUMERIC_KINDS or has_none:
+            raise SweepSpecError(
+                f"{where}: parameters.{axis.name}: takes values that are not numbers or dates; "
+                "allowed: numbers or dates (leave choices out of a discovery sweep)"
+            )
+    points = len(build_design(spec))
+    runs = points * spec.replicates
+    if runs < MIN_RUNS:
+        raise SweepSpecError(
+            f"{where}: {runs} runs ({points} points x {spec.replicates} replicates); "
+            f"allowed: a spec with at least {MIN_RUNS} runs for discovery"
+        )
+
+
 def find_box(x: pd.DataFrame, interesting: np.ndarray, min_density: float = 0.8) -> Box:
     """PRIM's peeling trajectory, then the box with the most coverage at that density.
 
@@ -61,8 +101,8 @@ def find_box(x: pd.DataFrame, interesting: np.ndarray, min_density: float = 0.8)
     interesting = np.asarray(interesting, dtype=bool)
     if len(x) != len(interesting):
         raise ValueError("x and interesting must have one row per run")
-    if len(x) < 10:
-        raise ArgumentError(f"discover: {len(x)} runs; allowed: at least 10 finished runs")
+    if len(x) < MIN_RUNS:
+        raise ArgumentError(f"discover: {len(x)} runs; allowed: at least {MIN_RUNS} finished runs")
     if interesting.all() or not interesting.any():
         share = "all" if interesting.all() else "none"
         raise ArgumentError(

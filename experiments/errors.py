@@ -1,15 +1,17 @@
 """What can go wrong with many runs, by what it is about (light: the CLI imports it early).
 
 ``SweepSpecError`` and ``StoreError`` are input a person must fix (exit status 2, one line,
-nothing written); ``RunsFailed`` means some runs raised and were stored with their errors
-(exit status 1); ``Interrupted`` means a signal or a request stopped the runs early.
+nothing written); ``StoreUnwritable`` means the disk filled (or became read-only) during a
+sweep, with every run already written kept (exit status 2); ``RunsFailed`` means some runs
+raised and were stored with their errors (exit status 1); ``Interrupted`` means a signal or
+a request stopped the runs early.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from model.errors import InputError
+from model.errors import InputError, OutputError
 
 
 class SweepSpecError(InputError):
@@ -18,6 +20,18 @@ class SweepSpecError(InputError):
 
 class StoreError(InputError):
     """A result folder: it holds another sweep or other files, or it is damaged."""
+
+
+class StoreUnwritable(OutputError):
+    """Finished runs could not be written (a full disk): what was stored is kept."""
+
+    def __init__(self, tally: Any, folder: Any):
+        super().__init__(
+            f"{tally.unwritable}; {tally.stored} of {tally.total} runs are stored in {folder} "
+            "and kept"
+        )
+        self.tally = tally
+        self.folder = folder
 
 
 class RunsFailed(RuntimeError):

@@ -8,16 +8,37 @@ and a cluster: ``Client(address).get_executor()`` is such an executor.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from model.errors import ArgumentError
+
+MAX_JOBS_PER_CORE = 4
+"""More local processes than this per core only wait for the CPU and take memory (a worker
+holds its model, ~150 MB at Dandong scale); a larger --jobs is almost surely a typo."""
+
+
+def max_jobs() -> int:
+    return MAX_JOBS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_jobs(jobs: int | None) -> None:
+    """Refuse a number of local processes below 1 or above ``max_jobs()``, before any start."""
+    if jobs is None:
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= max_jobs():
+        raise ArgumentError(
+            f"--jobs: {jobs}; allowed: a whole number from 1 to {max_jobs()} "
+            f"({MAX_JOBS_PER_CORE} per core, {os.cpu_count() or 1} cores here)"
+        )
 
 
 class InlineExecutor(Executor):
@@ -39,16 +60,73 @@ def local_executor(jobs: int | None) -> Executor:
     the runs in flight and stores them). The pool's processes start here, before this
     process starts threads of its own (progress bars, Arrow's pool).
     """
+    check_jobs(jobs)
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
     if jobs == 1:
         return InlineExecutor()
-    pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_start_method(), initializer=_ignore_interrupts
-    )
+    pool = process_pool(jobs, _start_method(), _ignore_interrupts)
     pool.submit(os.getpid).result()
     return pool
+
+
+def process_pool(
+    workers: int,
+    context: multiprocessing.context.BaseContext | None,
+    then: Callable[[], None] | None = None,
+) -> ProcessPoolExecutor:
+    """A process pool whose workers end when the process that made it dies.
+
+    A pool's workers wait on a queue that their parent feeds; if the parent is killed
+    (SIGKILL, the OOM killer) they would wait for ever, holding memory and the parent's
+    output pipe (``laborflow sweep | cat`` would never end). Each worker calls ``then``
+    (picklable: a module-level function) after arranging its own exit.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=exit_with_owner,
+        initargs=(os.getpid(), then),
+    )
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def exit_with_owner(owner_pid: int, then: Callable[[], None] | None = None) -> None:
+    """Worker initializer: end this process as soon as the pool's owner dies.
+
+    A watchdog thread waits on multiprocessing's parent sentinel (a pipe whose other end
+    only the owner holds: end of file means the owner is gone) and then exits. It works
+    for both start methods: under "forkserver" the worker's parent process is the fork
+    server, which cannot notice the owner's death while its children hold its "alive"
+    pipe, so the owner, not the parent, has to be watched. Under "fork" the owner is the
+    parent, and on Linux the kernel also kills the worker with it (PR_SET_PDEATHSIG),
+    even while a run holds the interpreter.
+    """
+    if os.getppid() == owner_pid:
+        _ask_kernel_for_death_signal()
+        if os.getppid() != owner_pid:  # the owner died before the request took effect
+            os._exit(1)
+    owner = multiprocessing.parent_process()
+    if owner is not None:
+        threading.Thread(
+            target=_exit_when_gone, args=(owner,), name="laborflow-owner-watch", daemon=True
+        ).start()
+    if then is not None:
+        then()
+
+
+def _ask_kernel_for_death_signal() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _exit_when_gone(owner: Any) -> None:
+    owner.join()  # returns when the owner's end of the sentinel pipe closes
+    os._exit(1)
 
 
 def _start_method() -> multiprocessing.context.BaseContext | None:
@@ -87,12 +165,14 @@ def open_executor(
     ``scheduler="local"`` starts a Dask cluster of ``jobs`` single-threaded worker
     processes on 127.0.0.1; any other value is the address of a running scheduler.
     """
-    if jobs is not None and jobs < 1:
-        raise ArgumentError(f"--jobs: {jobs}; allowed: a whole number of at least 1")
+    check_jobs(jobs)
     if scheduler is None:
         executor = local_executor(jobs)
         try:
             yield executor, worker_slots(executor)
+        except BaseException:
+            abandon(executor)  # an error or an interruption: do not wait for runs in flight
+            raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         return
@@ -162,6 +242,18 @@ def _first_line(err: BaseException) -> str:
 
 def _dask_threads(client) -> int:
     return sum(client.nthreads().values())
+
+
+def abandon(executor: Executor) -> None:
+    """Stop now: cancel what waits and end local worker processes still running a run."""
+    processes = dict(getattr(executor, "_processes", None) or {})  # a ProcessPoolExecutor's
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # executors without cancel_futures (Dask's) cancel when not waiting
+        executor.shutdown(wait=False)
+    for process in processes.values():
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def worker_slots(executor: Executor) -> int:

@@ -6,7 +6,15 @@ Layout of a store folder::
     points.parquet      the design: one row per point with its parameter values
     runs/part-*.parquet     one row per finished run (summary metrics, status, error)
     series/part-*.parquet   the (sampled) daily series of the runs in the same-named runs part
-    .lock               held (flock) by the one process writing the store
+
+The one process writing a store holds an exclusive lock (flock) on the folder itself, and
+checks what the folder holds only once it has the lock: two sweeps started at once on one
+folder never both write to it.
+
+Resuming reads every part whole before trusting it (footer, schema, and the data, whose
+pages carry checksums): a damaged part is set aside, with its pair, into ``damaged/`` (never
+deleted) and its runs run again; a damaged ``points.parquet`` is rebuilt from the spec only
+when the rebuilt design provably matches the one the runs were run with.
 
 Finished runs are buffered and written as a batch: the series part first, then the runs
 part of the same name. Each file is written under a temporary name starting with "." and
@@ -20,10 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
+import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +45,7 @@ import pyarrow.parquet as pq
 
 from experiments.design import SweepSpec
 from experiments.errors import StoreError
-from model.files import write_atomic, write_text_atomic
+from model.files import make_folders, remove_if_empty, write_atomic, write_text_atomic
 
 KIND = "laborflow sweep"
 FORMAT = 1
@@ -46,7 +56,8 @@ TAIL_COLUMNS = ("scenario_hash", "version", "git_commit", "elapsed_s", "finished
 VOLATILE_COLUMNS = ("elapsed_s", "finished_utc", "git_commit", "traceback")
 """Columns that differ between two sweeps of one spec: wall clock, and a working tree that
 others may edit between sessions. Compare stores without them."""
-OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", ".lock"})
+DAMAGED = "damaged"
+OWN_NAMES = frozenset({MANIFEST, POINTS, "runs", "series", DAMAGED, ".lock"})  # .lock: older
 
 
 @dataclass
@@ -94,12 +105,17 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / MANIFEST
     if not path.is_file():
         return None
+    unknown = (
+        "the store cannot be identified; allowed: another --out folder "
+        f"(what {folder} holds is left as it is)"
+    )
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise StoreError(f"{path}: cannot be read as a sweep manifest: {err}") from err
+    except (OSError, ValueError, RecursionError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StoreError(f"{path}: damaged ({reason}); {unknown}") from err
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
-        raise StoreError(f"{path}: is not a laborflow sweep manifest")
+        raise StoreError(f"{path}: is not a laborflow sweep manifest; {unknown}")
     return manifest
 
 
@@ -107,6 +123,8 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
     """Refuse a folder that holds another sweep or other files; read-only, writes nothing.
 
     Returns the manifest of the same sweep when resuming it, else None (a fresh start).
+    Called before any work (to refuse early) and again by ``SweepStore.open`` under the
+    folder's lock (what counts: the folder may have changed in between).
     """
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"--out {folder}: exists and is not a folder; allowed: a folder path")
@@ -114,7 +132,7 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
         return None
     manifest = read_manifest(folder)
     if manifest is None:
-        others = sorted(p.name for p in folder.iterdir() if p.name not in OWN_NAMES)
+        others = sorted(p.name for p in folder.iterdir() if not _own(p.name))
         if others:
             raise StoreError(
                 f"--out {folder}: holds other files ({others[0]}, ...) and no sweep; "
@@ -135,8 +153,15 @@ def check_folder(folder: Path, spec: SweepSpec, resume: bool) -> dict[str, Any] 
     return manifest
 
 
+def _own(name: str) -> bool:
+    """A store's own name, or what an interrupted atomic write or write check leaves."""
+    return name in OWN_NAMES or (name.startswith(".") and name.endswith(".tmp"))
+
+
 class MemoryStore:
     """Runs kept in memory: comparisons, validation and the app, where nothing is written."""
+
+    pending = 0  # nothing waits to be written
 
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
@@ -158,9 +183,12 @@ class SweepStore:
         self.folder = Path(folder)
         self.runs_dir = self.folder / "runs"
         self.series_dir = self.folder / "series"
-        self._lock_fh: Any = None
+        self.manifest: dict[str, Any] = {}  # sweep.json, once opened
+        self.points: list[dict[str, Any]] = []  # the design of record, once opened
+        self.reopened = False  # True when the folder already held this sweep (resume)
+        self._lock_fd: int | None = None
         self._buffer: list[RunRecord] = []
-        self._last_flush = time.monotonic()
+        self._oldest = time.monotonic()  # when the oldest buffered run started
         self._session = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self._parts = 0
 
@@ -172,33 +200,149 @@ class SweepStore:
         folder: Path,
         spec: SweepSpec,
         points: list[dict[str, Any]],
-        manifest: dict[str, Any] | None,
+        resume: bool,
         provenance: dict[str, Any],
+        notify: Callable[[str], None] | None = None,
     ) -> SweepStore:
-        """Create the folder (sweep.json first, then points) or reopen it to resume."""
+        """Lock the folder, check it under the lock, then create the store (sweep.json first,
+        then points) or reopen it to resume (checking every part: see the module doc).
+
+        ``points`` is the design built from the spec; ``store.points`` is the design of
+        record (the stored one when resuming). A refused folder is left as it was found;
+        ``notify(text)`` gets a line for each damaged file set aside.
+        """
+        say = notify or (lambda text: None)
         store = cls(folder)
-        store.folder.mkdir(parents=True, exist_ok=True)
-        store._lock()
-        store.runs_dir.mkdir(exist_ok=True)
-        store.series_dir.mkdir(exist_ok=True)
-        store._clean()
-        if manifest is None:
-            write_text_atomic(store.folder / MANIFEST, _manifest(spec, len(points), provenance))
-        if not (store.folder / POINTS).is_file():
-            _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+        created = make_folders(store.folder)
+        try:
+            store._lock()
+            found = check_folder(store.folder, spec, resume)
+            store.reopened = found is not None
+            if found is None:
+                make_folders(store.runs_dir)
+                make_folders(store.series_dir)
+                text = _manifest(spec, points, provenance)
+                write_text_atomic(store.folder / MANIFEST, text)
+                store.manifest = json.loads(text)
+                _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+                store.points = points
+            else:
+                store.manifest = found
+                store.points, damage = store._design_of_record(spec, points)  # may refuse
+                make_folders(store.runs_dir)
+                make_folders(store.series_dir)
+                store._clean()
+                store._set_aside_damaged_parts(say)
+                if damage:
+                    aside = store._set_aside(store.folder / POINTS)
+                    _write_table(store.folder / POINTS, points_table(points, spec.parameters))
+                    where = f"; the damaged file is in {aside}" if aside else ""
+                    say(f"warning: {store.folder / POINTS}: {damage}{where}")
+        except BaseException:
+            store._unlock()
+            remove_if_empty(created)
+            raise
         return store
 
-    def _lock(self) -> None:
-        fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 (held until close)
+    def _design_of_record(
+        self, spec: SweepSpec, built: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """(the stored design, None), or (the rebuilt design, what was wrong) when the stored
+        one is damaged and the rebuilt one provably equals the one the runs were run with;
+        else a one-line StoreError (and nothing changed)."""
+        path = self.folder / POINTS
+        recorded = self.manifest.get("points_hash")
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stored = read_points(self.folder)
+        except FileNotFoundError:
+            problem = "missing"
+        except (OSError, pa.ArrowException, ValueError) as err:
+            problem = f"damaged ({_first_line(err)})"
+        else:
+            if recorded is None or design_hash(stored) == recorded:
+                return stored, None
+            problem = "damaged (it does not match the design recorded in sweep.json)"
+        if recorded is not None:
+            why_not = None if design_hash(built) == recorded else "the design sweep.json records"
+            proof = "the design recorded in sweep.json"
+        else:
+            why_not = self._differs_from_stored_runs(built, spec.parameters)
+            proof = "every stored run"
+        if why_not:
+            raise StoreError(
+                f"{path}: {problem} and cannot be rebuilt: the spec's design now differs "
+                f"from {why_not} (a different scipy?); allowed: the versions the sweep was "
+                "started with, or another --out folder"
+            )
+        return built, f"{problem}; rebuilt from the spec (it matches {proof})"
+
+    def _differs_from_stored_runs(
+        self, points: list[dict[str, Any]], parameters: Sequence[str]
+    ) -> str | None:
+        """How the design differs from what the stored runs were run with, or None."""
+        for part in _parts(self.runs_dir):
+            try:
+                rows = pq.read_table(part, columns=["run_id", "point", *parameters]).to_pylist()
+            except (OSError, pa.ArrowException, ValueError):
+                continue  # a damaged part: set aside next, its runs run again
+            for row in rows:
+                point = row["point"]
+                if point >= len(points) or any(points[point][p] != row[p] for p in parameters):
+                    return f"the parameters run {row['run_id']} was run with"
+        return None
+
+    def _set_aside_damaged_parts(self, say: Callable[[str], None]) -> None:
+        """Read every part whole; set aside each that does not read, with its pair."""
+        series = {p.name: p for p in _parts(self.series_dir)}
+        for runs in _parts(self.runs_dir):
+            problem, table = _runs_part_problem(runs)
+            damaged = runs
+            pair = series.get(runs.name)
+            if problem is None and pair is None and "ok" in table["status"].to_pylist():
+                damaged, problem = self.series_dir / runs.name, "missing"
+            elif problem is None and pair is not None:
+                problem = _series_part_problem(pair)
+                damaged = pair
+            if problem is None:
+                continue
+            aside = [self._set_aside(p) for p in (runs, pair) if p is not None]
+            say(
+                f"warning: {damaged}: {problem}; set aside in {aside[0].parent.parent} "
+                f"({', '.join(str(a.relative_to(self.folder)) for a in aside)}); "
+                "its runs run again"
+            )
+
+    def _set_aside(self, path: Path) -> Path | None:
+        """Move a damaged file into damaged/ (never delete it); None if it is not there."""
+        if not path.exists():
+            return None
+        inner = path.parent.relative_to(self.folder)
+        folder = self.folder / DAMAGED / inner
+        make_folders(folder)
+        target, n = folder / path.name, 1
+        while target.exists():
+            target, n = folder / f"{path.stem}.{n}{path.suffix}", n + 1
+        os.replace(path, target)
+        return target
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the folder itself (no lock file left in a folder that
+        turns out to hold something else)."""
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
-            fh.close()
+            os.close(fd)
             raise StoreError(
                 f"--out {self.folder}: another laborflow sweep is writing to this folder; "
                 "allowed: wait for it to end, or another --out folder"
             ) from err
-        self._lock_fh = fh
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
 
     def _clean(self) -> None:
         """Drop what a crash can leave: temporary files and series parts never committed."""
@@ -215,9 +359,7 @@ class SweepStore:
         try:
             self.flush()
         finally:
-            if self._lock_fh is not None:
-                self._lock_fh.close()
-                self._lock_fh = None
+            self._unlock()
 
     def __enter__(self) -> SweepStore:
         return self
@@ -258,22 +400,35 @@ class SweepStore:
 
     # writing
 
+    @property
+    def pending(self) -> int:
+        """Runs added and not yet written."""
+        return len(self._buffer)
+
     def add(self, record: RunRecord) -> None:
+        elapsed = record.elapsed_s if record.elapsed_s == record.elapsed_s else 0.0  # NaN
+        started = time.monotonic() - max(0.0, elapsed)
+        self._oldest = min(self._oldest, started) if self._buffer else started
         self._buffer.append(record)
 
     def flush_if_due(self, every_runs: int, every_seconds: float) -> bool:
-        """Write the buffer when it holds ``every_runs`` runs or is ``every_seconds`` old."""
+        """Write the buffer when it holds ``every_runs`` runs or the oldest of them started
+        ``every_seconds`` ago (a run longer than that is written as soon as it is added):
+        a kill loses at most about that much finished work per worker."""
         if not self._buffer:
-            self._last_flush = time.monotonic()
             return False
         due = len(self._buffer) >= every_runs
-        due = due or time.monotonic() - self._last_flush >= every_seconds
+        due = due or time.monotonic() - self._oldest >= every_seconds
         if due:
             self.flush()
         return due
 
     def flush(self) -> None:
-        """Write buffered runs as one part (series, then runs: the runs part commits)."""
+        """Write buffered runs as one part (series, then runs: the runs part commits).
+
+        A write that fails raises ``OutputError``; the batch is dropped, not retried (its
+        runs are not stored, so --resume runs them again) and what is stored stays whole.
+        """
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
@@ -290,20 +445,20 @@ class SweepStore:
             frame = frame[front + [c for c in frame.columns if c not in front]]
             _write_table(self.series_dir / name, pa.Table.from_pandas(frame, preserve_index=False))
         _write_table(self.runs_dir / name, rows_table([r.row() for r in batch]))
-        self._last_flush = time.monotonic()
 
 
-def _manifest(spec: SweepSpec, n_points: int, provenance: dict[str, Any]) -> str:
+def _manifest(spec: SweepSpec, points: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
     manifest = {
         "kind": KIND,
         "format": FORMAT,
         "spec_hash": spec.hash,
         "spec": spec.describe(),
         "spec_text": spec.text,
-        "points": n_points,
+        "points": len(points),
+        "points_hash": design_hash(points),
         "replicates": spec.replicates,
         "seeds": spec.seeds(),
-        "runs_total": n_points * spec.replicates,
+        "runs_total": len(points) * spec.replicates,
         "base_scenario": spec.base.describe(),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "provenance": provenance,
@@ -338,12 +493,55 @@ def points_table(points: Sequence[dict[str, Any]], parameters: Sequence[str]) ->
 
 def read_points(folder: str | Path) -> list[dict[str, Any]]:
     """The stored design, as parameter dicts in point order."""
-    rows = pq.read_table(Path(folder) / POINTS).to_pylist()
+    rows = pq.read_table(Path(folder) / POINTS, page_checksum_verification=True).to_pylist()
     return [{k: v for k, v in row.items() if k != "point"} for row in rows]
 
 
+def design_hash(points: Sequence[dict[str, Any]]) -> str:
+    """Content hash of a design (sweep.json records it: a damaged design can be proved
+    rebuilt right)."""
+    canon = [{k: _jsonable(v) for k, v in sorted(p.items())} for p in points]
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _write_table(path: Path, table: pa.Table) -> None:
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+    """Write a Parquet file atomically, with page checksums (garbled data is then found)."""
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, write_page_checksum=True))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _runs_part_problem(part: Path) -> tuple[str | None, pa.Table | None]:
+    """(what is wrong, None) with a runs part, or (None, its run ids and statuses)."""
+    try:
+        table = pq.read_table(part, page_checksum_verification=True)
+    except (OSError, pa.ArrowException, ValueError) as err:
+        return f"damaged ({_first_line(err)})", None
+    missing = [c for c in ("run_id", "status") if c not in table.column_names]
+    if missing:
+        return f"damaged (no {missing[0]} column)", None
+    return None, table.select(["run_id", "status"])
+
+
+def _series_part_problem(part: Path) -> str | None:
+    """What is wrong with a series part, or None: every page is read and checked."""
+    try:
+        with pq.ParquetFile(part, page_checksum_verification=True) as parquet:
+            missing = [c for c in ("run_id", "date") if c not in parquet.schema_arrow.names]
+            if missing:
+                return f"damaged (no {missing[0]} column)"
+            for _ in parquet.iter_batches(batch_size=65_536):
+                pass
+    except (OSError, pa.ArrowException, ValueError) as err:
+        return f"damaged ({_first_line(err)})"
+    return None
 
 
 def _parts(directory: Path) -> list[Path]:

@@ -26,25 +26,24 @@ import pandas as pd
 
 from experiments.comparison import mean_interval
 from experiments.design import SweepSpec, build_design, iter_runs, load_sweep, run_id
+from experiments.errors import StoreUnwritable
 from experiments.runner import (
-    FLUSH_EVERY_RUNS,
-    FLUSH_EVERY_SECONDS,
+    RunHooks,
     RunTally,
     RunTask,
     abandon,
     chosen_executor,
     drive,
-    env_fail_ids,
     stop_on_signals,
 )
 from experiments.store import (
     RunRecord,
     SweepStore,
     check_folder,
-    read_points,
     read_runs,
     read_series,
 )
+from model.files import check_writable
 from model.metrics import COMPARED
 from model.provenance import provenance
 
@@ -117,8 +116,8 @@ def run_sweep(
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
     notify: Callable[[str], None] | None = None,
-    flush_every_runs: int = FLUSH_EVERY_RUNS,
-    flush_every_seconds: float = FLUSH_EVERY_SECONDS,
+    flush_every_runs: int | None = None,
+    flush_every_seconds: float | None = None,
     fail_run_ids: Sequence[str] | None = None,
 ) -> SweepResult:
     """Run a sweep spec into the store at ``out`` (default out/sweep-NAME); see the module doc.
@@ -128,23 +127,24 @@ def run_sweep(
     scheduler at ``scheduler`` ("local" starts one). ``on_start(total, stored)`` is
     called once, ``on_result(record)`` as each run is stored, ``notify(text)`` for
     messages. Bad input raises an ``InputError`` (a bad spec, folder or argument) before
-    anything is
-    written.
+    anything is written; a disk that fills during the sweep raises ``StoreUnwritable``
+    (what was written is kept). ``flush_every_*`` default to the runner's cadence.
     """
     spec = spec if isinstance(spec, SweepSpec) else load_sweep(spec)
     points = build_design(spec)
     folder = Path(out) if out is not None else default_out(spec)
-    manifest = check_folder(folder, spec, resume)
-    fail = env_fail_ids() if fail_run_ids is None else set(fail_run_ids)
+    check_folder(folder, spec, resume)  # refuse early; checked again under the folder's lock
+    check_writable(folder, "--out")
+    hooks = RunHooks.from_env(fail_run_ids)
     say = notify or (lambda text: None)
     with (
         stop_on_signals() as stop,
         chosen_executor(executor, jobs, scheduler) as (ex, slots),
-        SweepStore.open(folder, spec, points, manifest, provenance()) as store,
+        SweepStore.open(folder, spec, points, resume, provenance(), say) as store,
     ):
-        if manifest is not None:
-            points = read_points(folder)  # the design of record, whatever scipy does now
-            _warn_if_code_changed(manifest, say)
+        points = store.points  # when resuming: the stored design, whatever scipy does now
+        if store.reopened:
+            _warn_if_code_changed(store.manifest, say)
         done, failed_before = store.stored()
         if failed_before:
             store.drop_failed()
@@ -155,11 +155,13 @@ def run_sweep(
             on_start(result.total, result.stored_before)
         if failed_before:
             say(f"running the {len(failed_before)} runs that failed before again")
-        tasks = _tasks(spec, points, done, fail)
+        tasks = _tasks(spec, points, done, hooks)
         drive(ex, tasks, slots, store, result, stop, on_result, say,
               flush_every_runs, flush_every_seconds)  # fmt: skip
-        if stop.forced and executor is None:
-            abandon(ex)
+        if (stop.forced or result.unwritable) and executor is None:
+            abandon(ex)  # runs in flight can no longer be stored: end them now
+    if result.unwritable:
+        raise StoreUnwritable(result, folder)
     return result
 
 
@@ -175,7 +177,7 @@ def _warn_if_code_changed(manifest: dict[str, Any], say: Callable[[str], None]) 
 
 
 def _tasks(
-    spec: SweepSpec, points: list[dict[str, Any]], done: set[str], fail: set[str]
+    spec: SweepSpec, points: list[dict[str, Any]], done: set[str], hooks: RunHooks
 ) -> Iterator[RunTask]:
     """Tasks for the runs not yet stored, made one at a time (memory stays flat)."""
     where = f"{spec.path or spec.name}: design point"
@@ -188,5 +190,6 @@ def _tasks(
             current = point
             scenario = spec.base.with_overrides(points[point], origin=f"{where} {point}")
         assert scenario is not None
-        yield RunTask(rid, point, replicate, seed, scenario, points[point],
-                      spec.series_every_days, rid in fail)  # fmt: skip
+        task = RunTask(rid, point, replicate, seed, scenario, points[point],
+                       spec.series_every_days)  # fmt: skip
+        yield hooks.apply(task)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -318,18 +319,27 @@ def coerce(spec: Param, raw: Any, where: str, field_name: str) -> Any:
     if isinstance(raw, bool):
         raise bad(f"{raw!r} is a boolean")
     if isinstance(raw, str):
+        text = raw
         try:
-            raw = float(raw) if kind == "float" else int(raw)
+            raw = float(text)  # "2000", "2e3" and "2000.0" are all numbers; int() refuses two
         except ValueError as err:
-            raise bad(f"{raw!r} is not a number") from err
+            raise bad(f"{text!r} is not a number") from err
+        if not math.isfinite(raw):
+            raise bad(f"{text!r} is not a finite number")
+        if kind == "int" and raw.is_integer():
+            raw = int(text) if text.strip().lstrip("+-").isdigit() else int(raw)
+        elif kind == "int":
+            raise bad(f"{text!r} is not a whole number")
     if kind == "int":
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
         if not isinstance(raw, int):
-            raise bad(f"{raw!r} is not an integer")
+            raise bad(f"{raw!r} is not a whole number")
     elif kind == "float":
         if not isinstance(raw, int | float) or raw != raw:
             raise bad(f"{raw!r} is not a number")
+        if not math.isfinite(raw):
+            raise bad(f"{raw!r} is not a finite number")
         raw = float(raw)
     if (spec.low is not None and raw < spec.low) or (spec.high is not None and raw > spec.high):
         raise bad(f"{raw!r} is out of range")

@@ -182,6 +182,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
+    except RecursionError as err:
+        raise ScenarioError(
+            f"--set {text[:24]}...: nested too deeply to read; allowed: a number, a date, "
+            "a word or a short list"
+        ) from err
     return key, parsed
 
 
@@ -193,6 +198,11 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from err
+    except RecursionError as err:  # arrays or tables nested hundreds deep
+        raise ScenarioError(
+            f"{path}: not valid TOML: nested too deeply to read; allowed: tables and values "
+            "nested a few levels, as in the files in scenarios/"
+        ) from err
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{path}: cannot be read: {err}") from err
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -107,3 +109,127 @@ import sys
 from experiments.sweep import run_sweep
 run_sweep(sys.argv[1], sys.argv[2], jobs=2, flush_every_runs=2, flush_every_seconds=0.2)
 """
+
+
+def quick_run_ids() -> list[str]:
+    """The run ids of QUICK (4 points x 2 replicates)."""
+    return [f"{p:06d}-{r:03d}" for p in range(4) for r in range(2)]
+
+
+def longer_run_ids(from_point: int = 0) -> list[str]:
+    """The run ids of LONGER (16 points x 2 replicates) from a point on."""
+    return [f"{p:06d}-{r:03d}" for p in range(from_point, 16) for r in range(2)]
+
+
+def hold_env(release: Path, run_ids: list[str]) -> dict[str, str]:
+    """Environment that makes these runs wait (in their worker) until ``release`` exists.
+
+    Each held run creates ``RELEASE.RUN_ID.held`` holding its worker's pid when it starts
+    waiting, so a test knows which runs are in flight and where, without timing anything.
+    """
+    from experiments.runner import HOLD_ENV, HOLD_UNTIL_ENV
+
+    return {**os.environ, HOLD_ENV: ",".join(run_ids), HOLD_UNTIL_ENV: str(release)}
+
+
+def held(release: Path) -> dict[str, int]:
+    """Runs waiting for ``release``: run id -> the pid of the worker holding it."""
+    found = {}
+    for marker in release.parent.glob(f"{release.name}.*.held"):
+        text = marker.read_text()
+        if text:
+            found[marker.name[len(release.name) + 1 : -len(".held")]] = int(text)
+    return found
+
+
+def wait_for(predicate, what: str, proc=None, seconds: float = 180.0) -> None:
+    """Poll until ``predicate()``; fail if ``proc`` ended first or after a generous deadline
+    (an event that never comes, not a measure of speed)."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert proc is None or proc.poll() is None, f"the process ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} after {seconds:g} s"
+        time.sleep(0.05)
+
+
+def alive(pids) -> list[int]:
+    """The pids that are still running (zombies count as gone)."""
+    import psutil
+
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
+POOL_DRIVER = """
+import sys, threading
+from experiments.sweep import run_sweep
+if sys.argv[3] == "forkserver":  # a second thread: the pool then forks from a fork server
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+print("started", flush=True)
+run_sweep(sys.argv[1], sys.argv[2], jobs=2)
+"""
+"""A sweep on a local pool (fork or forkserver start method, as the code picks them)."""
+
+
+SIGNAL_DRIVER = """
+import os, signal, sys
+import cli.main
+import experiments.store as store
+import experiments.sweep as sweep
+
+moment, signum, argv = sys.argv[1], getattr(signal, sys.argv[2]), sys.argv[3:]
+
+
+def send():
+    os.kill(os.getpid(), signum)
+
+
+def before(owner, name):  # the signal comes as owner.name starts
+    real = getattr(owner, name)
+    def hooked(*args, **kwargs):
+        send()
+        return real(*args, **kwargs)
+    setattr(owner, name, hooked)
+
+
+def after(owner, name):  # the signal comes as owner.name returns
+    real = getattr(owner, name)
+    def hooked(*args, **kwargs):
+        result = real(*args, **kwargs)
+        send()
+        return result
+    setattr(owner, name, hooked)
+
+
+if moment == "while importing the commands":
+    before(cli.main, "parser")
+elif moment == "while loading":
+    before(sweep, "build_design")
+elif moment == "after the store opens":
+    real_open = store.SweepStore.open.__func__
+    def opened(cls, *args, **kwargs):
+        result = real_open(cls, *args, **kwargs)
+        send()
+        return result
+    store.SweepStore.open = classmethod(opened)
+elif moment == "as the last run is stored":
+    real_add = store.SweepStore.add
+    def add(self, record, added=[]):
+        real_add(self, record)
+        added.append(record)
+        if len(added) == int(os.environ.get("LAST_RUN", "8")):
+            send()
+    store.SweepStore.add = add
+elif moment == "while the store closes":
+    before(store.SweepStore, "close")
+elif moment == "after the sweep":
+    after(sweep, "run_sweep")
+sys.exit(cli.main.main(argv))
+"""
+"""Runs ``laborflow ARGS`` in a process that sends itself a signal at a named moment."""

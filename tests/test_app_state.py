@@ -30,6 +30,18 @@ def test_controls_report_errors_by_field_and_never_raise():
     assert "not a number" in controls.read(base, {**texts, "n_workers": "many"}).errors["n_workers"]
 
 
+def test_a_fraction_in_a_whole_number_field_is_called_what_it_is():
+    from viz import controls
+
+    base = controls.presets()["status_quo"]
+    texts = controls.texts_of(base)
+    error = controls.read(base, {**texts, "n_workers": "12.5"}).errors["n_workers"]
+    assert error.startswith("'12.5' is not a whole number; allowed: a whole number from 1")
+    assert (
+        controls.read(base, {**texts, "n_workers": "2,000.0"}).scenario.params["n_workers"] == 2000
+    )
+
+
 def test_controls_give_the_preset_with_what_was_changed():
     from viz import controls
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +119,252 @@ def test_params_lists_every_parameter(capsys) -> None:
     assert main(["params"]) == 0
     out = capsys.readouterr().out
     assert all(p.name in out for p in PARAMETERS)
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_app_port_outside_1_to_65535_is_refused_before_serving(
+    port: str, capsys, monkeypatch
+) -> None:
+    def serve(*args):
+        raise AssertionError("the app was started")
+
+    monkeypatch.setattr("os.execve", serve)
+    assert main(["app", "--port", port]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"laborflow: error: --port: {port}; allowed: a whole number from 1 to 65535"
+
+
+# --- every argument is checked before any work ------------------------------------------
+
+QUICK_SPEC = ROOT / "scenarios/sweeps/quick_demo.toml"
+STATUS_QUO = str(ROOT / "scenarios/status_quo.toml")
+
+
+def _never(what: str):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{what} before the arguments were checked")
+
+    return refuse
+
+
+def _one_error_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("laborflow: error: "), lines
+    return lines[0]
+
+
+def _too_many_jobs() -> str:
+    return str(4 * (os.cpu_count() or 1) + 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", STATUS_QUO, "--seed", "-1"], "--seed: -1; allowed: a whole number of at least 0"),
+        (
+            ["compare", STATUS_QUO, "--seed", "-1"],
+            "--seed: -1; allowed: a whole number of at least 0",
+        ),
+        (
+            ["brief", STATUS_QUO, "--seed", "-1"],
+            "--seed: -1; allowed: a whole number of at least 0",
+        ),
+        (
+            ["sweep", str(QUICK_SPEC), "--jobs", "JOBS"],
+            "--jobs: JOBS; allowed: a whole number from 1 to",
+        ),
+        (
+            ["compare", STATUS_QUO, "--jobs", "JOBS"],
+            "--jobs: JOBS; allowed: a whole number from 1 to",
+        ),
+        (
+            ["brief", STATUS_QUO, "--jobs", "JOBS"],
+            "--jobs: JOBS; allowed: a whole number from 1 to",
+        ),
+        (["validate", "--jobs", "JOBS"], "--jobs: JOBS; allowed: a whole number from 1 to"),
+        (
+            ["sweep", str(QUICK_SPEC), "--scheduler", "local", "--jobs", "JOBS"],
+            "--jobs: JOBS; allowed: a whole number from 1 to",
+        ),
+    ],
+    ids=[
+        "run seed",
+        "compare seed",
+        "brief seed",
+        "sweep jobs",
+        "compare jobs",
+        "brief jobs",
+        "validate jobs",
+        "dask local jobs",
+    ],
+)
+def test_seeds_and_jobs_are_checked_before_any_run_or_pool(
+    tmp_path: Path, capsys, monkeypatch, args: list[str], expected: str
+) -> None:
+    from experiments import executors, runner
+
+    jobs = _too_many_jobs()
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", _never("a process pool started"))
+    monkeypatch.setattr(runner, "simulate", _never("a run started"))
+    monkeypatch.setattr("model.model.LaborModel.run_model", _never("a run started"))
+    out = tmp_path / "out"
+    args = [a.replace("JOBS", jobs) for a in args]
+    assert main([*args, "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert expected.replace("JOBS", jobs) in line
+    if "--jobs" in args:
+        assert f"({4} per core, {os.cpu_count()} cores here)" in line
+    assert not out.exists()
+
+
+DEEP = "[" * 3000 + "]" * 3000
+
+
+def test_a_file_nested_very_deep_is_one_line(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "deep.toml"
+    scenario.write_text(f"[parameters]\nn_workers = {DEEP}\n")
+    spec = tmp_path / "deep_sweep.toml"
+    spec.write_text(f"[sweep]\nname = {DEEP}\n")
+    for args, where in (
+        (["run", str(scenario)], f"{scenario}: not valid TOML: nested too deeply"),
+        (["sweep", str(spec)], f"{spec}: not valid TOML: nested too deeply"),
+        (["run", STATUS_QUO, "--set", f"n_workers={DEEP}"], "--set n_workers=[[[["),
+    ):
+        assert main([*args, "--out", str(tmp_path / "out")]) == 2
+        assert where in _one_error_line(capsys)
+        assert not (tmp_path / "out").exists()
+
+
+DISCOVER_SPEC = ROOT / "scenarios/sweeps/discover_shutdowns.toml"
+
+
+@pytest.mark.parametrize(
+    ("extra", "spec_edit", "expected"),
+    [
+        (
+            ["--metric", "factories_shutt", "--threshold", "60"],
+            None,
+            "--metric factories_shutt: not a summary metric (did you mean 'factories_shut'?); "
+            "allowed: factories_shut, ",
+        ),
+        (["--threshold", "nan"], None, "--threshold: nan; allowed: a finite number"),
+        (["--threshold", "inf"], None, "--threshold: inf; allowed: a finite number"),
+        (
+            ["--threshold", "60"],
+            ("samples = 64", "samples = 8"),
+            "8 runs (8 points x 1 replicates); allowed: a spec with at least 10 runs",
+        ),
+        (
+            ["--threshold", "60"],
+            (
+                "[parameters]\n",
+                '[parameters]\nrepatriation_mode = { values = ["gradual", "abrupt"], '
+                'assumption = "t" }\n',
+            ),
+            "parameters.repatriation_mode: takes values that are not numbers or dates",
+        ),
+    ],
+    ids=["metric", "nan", "inf", "too few runs", "choice axis"],
+)
+def test_discover_checks_metric_threshold_and_runs_before_running(
+    tmp_path: Path, capsys, monkeypatch, extra, spec_edit, expected
+) -> None:
+    from experiments import runner
+
+    monkeypatch.setattr(runner, "simulate", _never("a run started"))
+    text = DISCOVER_SPEC.read_text().replace('base = "../', f'base = "{ROOT}/scenarios/')
+    if spec_edit:
+        text = text.replace(*spec_edit)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    assert main(["discover", str(spec), *extra, "--jobs", "1", "--out", str(out)]) == 2
+    assert expected in _one_error_line(capsys)
+    assert not out.exists()
+
+
+# --- an output that cannot be written is refused before the work ------------------------
+
+SMALL_SWEEP = QUICK_SPEC
+
+OUTPUT_COMMANDS = {
+    "run": ["run", STATUS_QUO, *SMALL],
+    "compare": ["compare", STATUS_QUO, "--replicates", "2", "--jobs", "1", *SMALL],
+    "brief": ["brief", STATUS_QUO, "--replicates", "2", "--jobs", "1", *SMALL],
+    "sweep": ["sweep", str(SMALL_SWEEP), "--jobs", "1"],
+    "validate": ["validate", "--seeds", "1", "--jobs", "1"],
+}
+
+
+def _no_runs(monkeypatch) -> None:
+    from experiments import runner
+
+    monkeypatch.setattr(runner, "simulate", _never("a run started"))
+    monkeypatch.setattr("model.model.LaborModel.run_model", _never("a run started"))
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_an_output_under_a_file_is_refused_before_any_run(
+    tmp_path: Path, capsys, monkeypatch, command: str
+) -> None:
+    _no_runs(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("precious")
+    out = blocker / "results"
+    assert main([*OUTPUT_COMMANDS[command], "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert f"--out {out}: cannot be created (a part of the path is a file" in line
+    assert blocker.read_text() == "precious"
+
+
+def _refuse_writes_under(monkeypatch, folder: Path, code: int) -> None:
+    """What the kernel says for a read-only file system or a full disk, for paths under
+    ``folder`` (as root, chmod cannot make a folder unwritable, so it is simulated)."""
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refuse(path, *args, **kwargs):
+        if str(path).startswith(str(folder)):
+            raise OSError(code, os.strerror(code), str(path))
+        return (real_mkdir if refuse.mkdir else real_open)(path, *args, **kwargs)
+
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            refuse.mkdir = False
+            return refuse(path, flags, *args, **kwargs)
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):
+        refuse.mkdir = True
+        return refuse(path, *args, **kwargs)
+
+    refuse.mkdir = False
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (errno.EROFS, "no permission to write there, or a read-only file system"),
+        (errno.ENOSPC, "no space left on the disk"),
+    ],
+    ids=["read-only", "full"],
+)
+@pytest.mark.parametrize("exists", [True, False], ids=["existing folder", "new folder"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_run(
+    tmp_path: Path, capsys, monkeypatch, command: str, code: int, reason: str, exists: bool
+) -> None:
+    _no_runs(monkeypatch)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = disk / "results"
+    if exists:
+        out.mkdir()
+    _refuse_writes_under(monkeypatch, disk, code)
+    assert main([*OUTPUT_COMMANDS[command], "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert f"--out {out}: cannot be " in line and reason in line
+    assert [p.name for p in disk.iterdir()] == (["results"] if exists else [])
+    if exists:
+        assert not list(out.iterdir())

@@ -98,7 +98,7 @@ def test_one_replicate_has_no_interval(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--replicates", "0"], "--replicates: 0; allowed: a whole number of at least 1"),
-        (["--jobs", "0"], "--jobs: 0; allowed: a whole number of at least 1"),
+        (["--jobs", "0"], "--jobs: 0; allowed: a whole number from 1 to"),
         (["no_such.toml"], "no_such.toml: no such scenario file"),
     ],
 )

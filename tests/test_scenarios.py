@@ -100,7 +100,7 @@ BASE = str(SCENARIOS / "status_quo.toml")
         ),
         (
             '[parameters]\nn_workers = { value = 2.5, source = "x" }',
-            "parameters.n_workers: 2.5 is not an integer",
+            "parameters.n_workers: 2.5 is not a whole number",
         ),
         (
             '[parameters]\nnk_wage_yuan_per_month = { value = -2000, source = "x" }',

@@ -168,5 +168,5 @@ def test_bad_spec_is_one_line_exit_2_and_nothing_written(
 def test_replicates_and_jobs_below_one_are_refused(tmp_path: Path, capsys) -> None:
     path = write(tmp_path, QUICK)
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
-    assert "--jobs: 0; allowed: a whole number of at least 1" in capsys.readouterr().err
+    assert "--jobs: 0; allowed: a whole number from 1 to" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from experiments.comparison import Comparison, paired_difference
 from model import metrics
-from model.files import write_atomic
+from model.files import make_folders, write_atomic
 from model.parameters import PARAMETERS
 from model.sanctions import UN_TIMELINE
 from viz import charts
@@ -271,7 +271,7 @@ def write_brief(
 ) -> tuple[Path, Path]:
     """Write brief.html and brief.pdf into ``out``; each appears whole or not at all."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folders(out)
     html = render_html(comp, title, command, extra_sections)
     pdf = render_pdf(html)
     html_path, pdf_path = out / "brief.html", out / "brief.pdf"

@@ -31,6 +31,7 @@ from experiments.comparison import (
     replicate_seeds,
 )
 from experiments.errors import Interrupted
+from experiments.executors import process_pool
 from experiments.runner import run_all
 from experiments.store import RunRecord
 from model.scenario import Scenario
@@ -83,9 +84,10 @@ def _lower_priority() -> None:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    """Workers that end with the app's server process, however it ends."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["experiments.runner", "model.model"])  # workers start warm
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_lower_priority)
+    return process_pool(workers, ctx, _lower_priority)
 
 
 class CompareJob:
