@@ -276,9 +276,13 @@ def series_line(ts: pd.DataFrame, name: str, label: str | None = None, color=Non
 
 
 def shutdown_points(ts: pd.DataFrame, shutdowns: pd.DataFrame, series: str) -> Points | None:
-    """Each factory shutdown as an x on a daily series, saying which factory and why."""
-    if shutdowns is None or shutdowns.empty or ts.empty:
+    """Each factory shutdown as an x on a daily series, saying which factory and why (a layer
+    with no points before the first shutdown, so the chart keeps its layers as a run goes)."""
+    if shutdowns is None:
         return None
+    if shutdowns.empty or ts.empty:
+        color = metrics.measure("factories_shut").color
+        return Points("factory shut", [], [], color, [], size=22.0, symbol="x", ids=[])
     on_day = ts.set_index(pd.to_datetime(ts.date))[series]
     when = pd.to_datetime(shutdowns.date)
     y = on_day.reindex(when).to_numpy(dtype=float)
@@ -542,7 +546,7 @@ def response_figure(
     unit = f" ({parameter_unit})" if parameter_unit else ""
     return FigureSpec(
         "response",
-        f"{m.label} against {parameter_label.lower()}",
+        f"{m.label} against {parameter_label}",
         m.label_with_unit,
         lines=(line,),
         points=points,

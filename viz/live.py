@@ -37,8 +37,9 @@ updated labour gap then comes within a second."""
 STEP_CHOICES = (1, 7, 30, 91)
 """Days per step (and per frame when playing)."""
 
-MIN_FRAME_SECONDS = 0.25
-"""When playing, at most four frames a second, whatever the model's size."""
+MIN_FRAME_SECONDS = 0.5
+"""When playing, at most two frames a second, whatever the model's size: each frame redraws
+five interactive charts in the browser."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,10 @@ def with_positions_lost(ts: pd.DataFrame) -> pd.DataFrame:
     Taken from the model when it reports the series; else it is the positions operating
     factories had on the first day less those they have now (the same count).
     """
-    if "positions_lost" in ts or ts.empty:
+    if "positions_lost" in ts:
         return ts
-    return ts.assign(positions_lost=int(ts.positions.iloc[0]) - ts.positions)
+    first = int(ts.positions.iloc[0]) if len(ts) else 0
+    return ts.assign(positions_lost=first - ts.positions)
 
 
 def _labor_gap(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
@@ -247,7 +249,8 @@ class LiveDriver:
         self._last_frame = 0.0
         self._headline: tuple[tuple[str, str], ...] = ()
         self._key_figures: tuple[KeyFigure, ...] = ()
-        self._model_lock = threading.Lock()  # the thread runs the model; the page reads it
+        self._model_lock = threading.Lock()
+        self._announce = False  # the thread runs the model; the page reads it
         self._fresh = False  # just rebuilt: the first slice is short, to show a chart soon
         self._stale = False  # only the labour gap was drawn for the current day
         self.frame: Frame | None = None
@@ -287,6 +290,7 @@ class LiveDriver:
         with self._wake:
             self._playing = False
             self._target = self._day_now()
+            self._announce = True  # the page hears it stopped, even if nothing is left to draw
             self._wake.notify()
 
     def close(self) -> None:
@@ -314,6 +318,9 @@ class LiveDriver:
             try:
                 if pending is not None:
                     self._build(*pending)
+                elif self._announce and not self._simulating():
+                    self._announce = False
+                    self._send(busy=False)
                 else:
                     self._advance()
             except Exception as err:  # shown on the page; the session goes on
@@ -322,8 +329,14 @@ class LiveDriver:
                     self._target = self._day_now()
                 self._send(error=f"The run stopped: {type(err).__name__}: {err}")
 
+    def _simulating(self) -> bool:
+        model = self._model
+        if model is None or model.day >= model.horizon.n_days:
+            return False
+        return self._playing or self._target > model.day
+
     def _has_work(self) -> bool:
-        if self._pending is not None or self._stale:
+        if self._pending is not None or self._stale or self._announce:
             return True
         model = self._model
         if model is None or model.day >= model.horizon.n_days:

@@ -189,7 +189,7 @@ def FactoryStory(driver: LiveDriver, factory: int, frame: Frame, on_close) -> No
         specs = figspec.factory_history_figures(history, shut, windows)
         with solara.Div(classes=["lf-grid"]):
             for spec in specs:
-                FigureBox(spec, [f"lf-story-{spec.key}"], height=260)
+                FigureBox(spec, [f"lf-story-{spec.key}"], height=320)
 
 
 @solara.component
@@ -225,6 +225,9 @@ def LiveView(
     reading = solara.use_memo(lambda: controls.read(base, texts.value), [preset.value, texts.value])
     seed = _seed(seed_text.value)
     changed = controls.changes(base, reading.scenario) if reading.ok else {}
+    valid = solara.use_ref(base)  # the last run the controls described without an error
+    if reading.ok:
+        valid.current = reading.scenario
 
     def start() -> None:
         first = controls.read(presets[link.preset], link.texts)
@@ -272,7 +275,7 @@ def LiveView(
             driver.rebuild(reading.scenario, seed, keep_day=False)
 
     def toml() -> bytes:
-        return controls.scenario_toml(base, reading.scenario, seed or 1).encode()
+        return controls.scenario_toml(base, valid.current, seed or 1).encode()
 
     with solara.Row(
         classes=["lf-live"], style={"align-items": "flex-start", "flex-wrap": "nowrap"}
@@ -302,26 +305,28 @@ def LiveView(
                         + ", ".join(link.ignored),
                         dense=True,
                     )
-                if reading.ok:
-                    with solara.Row(classes=["lf-buttons"]):
-                        with solara.Div(classes=["lf-toml"]):
-                            solara.FileDownload(
-                                toml,
-                                filename=f"{base.name}{'_modified' if changed else ''}.toml",
-                                label="Scenario file (TOML)",
-                                mime_type="application/toml",
-                            )
-                        if on_add is not None:
-                            solara.Button(
-                                "Add to comparison",
-                                icon_name="mdi-playlist-plus",
-                                on_click=lambda: on_add(base, reading.scenario),
-                                outlined=True,
-                                classes=["lf-add"],
-                            )
-                    solara.Text(
-                        "The page's address holds this run: copy it to share.", classes=["lf-help"]
-                    )
+                # always there (what they offer is the last valid run), so the page does not
+                # jump while a field is being fixed
+                with solara.Row(classes=["lf-buttons"]):
+                    with solara.Div(classes=["lf-toml"]):
+                        solara.FileDownload(
+                            toml,
+                            filename=f"{base.name}{'_modified' if changed else ''}.toml",
+                            label="Scenario file (TOML)",
+                            mime_type="application/toml",
+                        )
+                    if on_add is not None:
+                        solara.Button(
+                            "Add to comparison",
+                            icon_name="mdi-playlist-plus",
+                            on_click=lambda: on_add(base, valid.current),
+                            outlined=True,
+                            disabled=not reading.ok,
+                            classes=["lf-add"],
+                        )
+                solara.Text(
+                    "The page's address holds this run: copy it to share.", classes=["lf-help"]
+                )
             ParameterControls(
                 texts.value, reading.errors, on_text, on_mode, reading.general, mode_note.value
             )

@@ -162,7 +162,7 @@ def to_plotly(spec: FigureSpec, height: int = HEIGHT_PX) -> go.Figure:
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
         "hovermode": "x unified" if spec.x_kind == "date" else "closest",
-        "legend": {"orientation": "h", "x": 0, "y": -0.14, "yanchor": "top",
+        "legend": {"orientation": "h", "x": 0, "y": -0.17, "yanchor": "top",
                    "font": {"size": 11}, "traceorder": "normal"},
         "showlegend": True,
         "shapes": shapes,

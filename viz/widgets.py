@@ -177,14 +177,23 @@ def PlotlyChart(fig, on_click=None, dependencies=None):
         if data and data.get("event_type") == "plotly_click" and on_click is not None:
             on_click(data)
 
-    element = _ConfiguredFigure.element(on__js2py_pointsCallback=on_points)
+    # a figure whose traces change in number or kind gets a new widget (Plotly's widget broke
+    # when traces were added and removed while a run played); otherwise it is updated
+    kinds = "-".join(str(t.type) for t in fig.data)
+    element = _ConfiguredFigure.element(on__js2py_pointsCallback=on_points).key(kinds)
 
-    def update() -> None:  # as solara.FigurePlotly does: new layout, traces replaced
+    def update() -> None:
         widget = solara.get_widget(element)
-        widget.layout = fig.layout
-        length = len(widget.data)
-        widget.add_traces(fig.data)
-        widget.data = list(widget.data)[length:]
+        if not widget.data:  # new: filled once
+            widget.layout = fig.layout
+            widget.add_traces(fig.data)
+            return
+        # one message and one redraw in the browser (a live run sends several a second):
+        # each trace and the layout changed in place
+        with widget.batch_update():
+            for old, new in zip(widget.data, fig.data, strict=True):
+                old.update(new.to_plotly_json(), overwrite=True)
+            widget.layout.update(fig.layout.to_plotly_json(), overwrite=True)
 
-    solara.use_effect(update, dependencies or [fig])
+    solara.use_effect(update, [*(dependencies or [fig]), kinds])
     return element
