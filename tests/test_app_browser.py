@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ARTIFACTS
+
 pytestmark = pytest.mark.browser
 
 APP = "viz.app:Page"
@@ -113,6 +115,15 @@ def cut_off_network(page, host: str) -> None:
     page.context.route("**/*", route)
 
 
+def report_timing(text: str) -> None:
+    """Shown with -s, and kept in test-artifacts/timings.txt (pytest hides a passing test's
+    output): measured, never asserted."""
+    print(f"\n[timing] {text}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "timings.txt").open("a") as out:
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+
+
 def chart(page, name: str) -> str:
     return f".lf-chart-{name} .main-svg"
 
@@ -200,7 +211,7 @@ def test_page_loads_without_console_errors(app_page, app_url, artifacts):
     elsewhere = [u for u in page.requests if not u.split("//")[-1].startswith(host)]
     assert elsewhere == [], "the page must work offline: it asked other hosts"
     assert "Traceback" not in page.inner_text("body")
-    print(f"\n[timing] page opened to first (labour-gap) chart: {page.first_chart_s:.1f} s")
+    report_timing(f"page opened to first (labour-gap) chart: {page.first_chart_s:.1f} s")
     keys = page.inner_text(".lf-keys")
     for label in (
         "Factories shut",
@@ -251,8 +262,8 @@ def test_changing_a_parameter_changes_the_labour_gap_chart(app_page, artifacts):
     first_chart_ms = page.evaluate("() => window.__lf.chart - window.__lf.enter")
     wait_day(page, 1096)
     after = caption(page, "labor_gap")
-    print(
-        f"\n[timing] Dandong scale, at the end date (1,096 days to re-run): parameter "
+    report_timing(
+        f"Dandong scale, at the end date (1,096 days to re-run): parameter "
         f"change to first updated labour-gap chart: {first_chart_ms:.0f} ms"
     )
     assert after.startswith("Labour gap on 31 Dec 2020")
@@ -446,8 +457,8 @@ def test_compare_view_produces_its_table_while_the_page_stays_responsive(app_pag
     page.locator(".lf-progress-text", has_text="complete").wait_for(timeout=RUN_TIMEOUT)
     took = time.perf_counter() - started
     max_gap = page.evaluate("() => { window.__gap.on = false; return window.__gap.max; }")
-    print(
-        f"\n[timing] comparison of 2 scenarios x 4 seeds at Dandong scale: {took:.1f} s; "
+    report_timing(
+        f"comparison of 2 scenarios x 4 seeds at Dandong scale: {took:.1f} s; "
         f"meanwhile a typed value was checked on the live view in {busy_ms:.0f} ms "
         f"({idle_ms:.0f} ms with nothing running; comparison still running then: "
         f"{still_running}); longest the browser went without painting: {max_gap:.0f} ms"
@@ -517,7 +528,8 @@ def test_response_curve_of_one_parameter(app_page, app_url, artifacts):
     page.get_by_role("button", name="Run response").click()
     progress = page.locator(".lf-response-progress", has_text="complete")
     progress.wait_for(timeout=RUN_TIMEOUT)
-    print(f"\n[timing] response of 3 values x 2 seeds (4,000 workers): "
+    report_timing(
+        f"response of 3 values x 2 seeds (4,000 workers): "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     assert progress.inner_text().startswith("6 of 6 runs done")
     curve = page.locator(".lf-response-chart")
