@@ -313,6 +313,9 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     root = resolved == DEFAULTS_FILE.resolve()
     if "extends" in meta:
         target = path.parent / str(meta["extends"])
+        if not target.is_file() and (SCENARIO_DIR / str(meta["extends"])).is_file():
+            # a file kept elsewhere (one the app wrote) may extend one of laborflow's scenarios
+            target = SCENARIO_DIR / str(meta["extends"])
         if not target.is_file():
             raise ScenarioError(
                 f"{path}: scenario.extends: {meta['extends']!r} does not exist (looked for "

@@ -2,8 +2,12 @@
 
 Serve it with ``laborflow app`` (or ``solara run viz/app.py``). This module is only the page:
 the live run is in ``viz.live_view`` (state in ``viz.live``, controls in ``viz.controls``),
-the comparison in ``viz.compare_view`` (background runs in ``viz.compare_job``); every chart
-comes from ``viz.charts``, as in the policy brief.
+the comparison in ``viz.compare_view`` (background runs in ``viz.compare_job``); every
+figure is described once in ``viz.figspec`` and drawn interactively here
+(``viz.plotly_charts``) and for print in the brief (``viz.charts``).
+
+The page's address names the run it shows (``?preset=gradual_return&nk_wage_yuan_per_month=
+2500``): opening such a link restores the preset, the seed and every changed parameter.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import solara
 import solara.lab
 import solara.server.settings
 
+from model.scenario import Scenario
+from viz import controls
 from viz.compare_view import CompareView
-from viz.controls import presets
 from viz.live_view import LiveView
+from viz.widgets import FitCharts
 
 # Served over http on 127.0.0.1, Solara warns at every page load that it cannot set a
 # samesite=none cookie (needed only inside iframes): noise that hides real problems in the log.
@@ -33,16 +39,30 @@ SUBTITLE = "North Korean workers in Chinese factories under visa rules and the U
 
 @solara.component
 def Page() -> None:
-    scenarios = solara.use_memo(presets, [])
+    scenarios = solara.use_memo(controls.presets, [])
+    router = solara.use_router()
+    link = solara.use_memo(lambda: controls.from_query(router.search, scenarios), [])
     tab = solara.use_reactive(0)
+    added = solara.use_reactive({})  # runs sent from the live view to the comparison
+
+    def on_link(query: str) -> None:
+        if (router.search or "") != query:
+            router.push(f"{router.path or '/'}?{query}")
+
+    def on_add(base: Scenario, scenario: Scenario) -> None:
+        named = controls.for_comparison(base, scenario, added.value)
+        added.set({**added.value, named.name: named})
+        tab.set(1)
+
     solara.Title(f"{TITLE}: {SUBTITLE}")
     solara.Style(CSS)
+    FitCharts()
     with solara.Column(classes=["lf-page"]):
         with solara.Row(classes=["lf-header"], style={"align-items": "baseline"}):
             solara.Text(TITLE, classes=["lf-title"])
             solara.Text(SUBTITLE, classes=["lf-subtitle"])
         with solara.lab.Tabs(value=tab):
             with solara.lab.Tab("Live run", classes=["lf-tab-live"]):
-                LiveView(scenarios)
+                LiveView(scenarios, link, on_link, on_add)
             with solara.lab.Tab("Compare scenarios", classes=["lf-tab-compare"]):
-                CompareView(scenarios)
+                CompareView({**scenarios, **added.value}, added=list(added.value))

@@ -24,34 +24,19 @@ from matplotlib.figure import Figure  # noqa: E402
 from model import metrics  # noqa: E402
 from model.sanctions import UN_TIMELINE  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
-
-SCENARIO_COLORS = {
-    "status_quo": "#6b6b6b",
-    "gradual_return": "#1f6fb4",
-    "abrupt_return": "#d1495b",
-    "visa_non_extension": "#7a4fa3",
-    "strict_enforcement": "#2a9d8f",
-    "china_wide": "#8c6d31",
-}
-EXTRA_COLORS = ("#e09f3e", "#335c67", "#9e2a2b", "#540b0e", "#5f0f40", "#0f4c5c")
-STATE_COLORS = {
-    state: metrics.measure(series).color
-    for state, series in (
-        ("operating", "factories_operating"),
-        ("short-staffed", "factories_distressed"),
-        ("shut", "factories_shut"),
-    )
-}
-"""A factory's state, coloured as the series that counts factories in that state."""
-KEY_DATES = {"2375", "2397", "2397 deadline", "2397 midterm report", "2397 final report"}
+from viz import figspec  # noqa: E402
+from viz.figspec import (  # noqa: E402, F401  (colours are part of this module's interface)
+    EXTRA_COLORS,
+    KEY_DATES,
+    SCENARIO_COLORS,
+    STATE_COLORS,
+    FigureSpec,
+    Window,
+    day_text,
+    scenario_color,
+)
 
 FONT = {"family": "DejaVu Sans", "size": 9}
-
-
-def scenario_color(name: str, index: int = 0) -> str:
-    """A stable colour per scenario name; unknown names get one from a fixed cycle."""
-    base = name.split("#")[0]
-    return SCENARIO_COLORS.get(base, EXTRA_COLORS[index % len(EXTRA_COLORS)])
 
 
 def new_figure(width: float = 7.5, height: float = 3.4) -> tuple[Figure, object]:
@@ -84,56 +69,154 @@ def _thousands(ax) -> None:
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def mark_key_dates(
-    ax, start: dt.date, end: dt.date, extra: Mapping[str, dt.date] | None = None
-) -> None:
-    """Dashed lines with labels for the UN milestones (and e.g. a policy start) in view."""
-    labels: dict[dt.date, list[str]] = {}
-    for m in UN_TIMELINE:
-        if m.code in KEY_DATES:
-            labels.setdefault(m.date, []).append(m.code)
-    for label, d in (extra or {}).items():
-        if d is not None:
-            labels.setdefault(d, []).append(label)
-    top = ax.get_ylim()[1]
-    for date, names in sorted(labels.items()):  # one line per date, labels joined
-        label = " / ".join(names)
-        if not start <= date <= end:
-            continue
-        ax.axvline(pd.Timestamp(date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
-        ax.text(
-            pd.Timestamp(date),
-            top,
-            f" {label}",
-            rotation=90,
-            va="top",
-            ha="left",
-            fontsize=7,
-            color="#444444",
-            # readable over filled areas (stacked status chart, bands)
-            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1},
+PolicyDates = Mapping[str, dt.date] | Sequence[Window] | None
+"""Policy marks as ``policy_marks`` gives them (windows); a label -> start mapping also works."""
+
+
+def _as_windows(policy_dates: PolicyDates) -> tuple[Window, ...]:
+    if policy_dates is None:
+        return ()
+    if isinstance(policy_dates, Mapping):
+        return tuple(
+            Window(f"{label} from {day_text(d)}", d, d) for label, d in policy_dates.items() if d
         )
+    return tuple(policy_dates)
 
 
-def _run_span(ax, ts: pd.DataFrame, policy_dates, horizon) -> None:
-    """Date axis of a run: the data's span, or the whole horizon when watching a run grow."""
-    low, high = ax.get_ylim()
-    if high < 1:  # nothing yet (a run's first day): an axis of 0 and 1, not of 0.00s
-        ax.set_ylim(low, 1)
-    if horizon is not None:
-        start, end = horizon
-        ax.set_xlim(pd.Timestamp(start), pd.Timestamp(end))
-        mark_key_dates(ax, start, end, policy_dates)
-    elif len(ts):
-        mark_key_dates(ax, ts.date.iloc[0].date(), ts.date.iloc[-1].date(), policy_dates)
+def _plot_width(ax) -> float:
+    """Inches of the plot area (before layout: the figure's width less the y axis)."""
+    return ax.figure.get_size_inches()[0] * figspec.PRINT_AXES_SHARE
+
+
+def draw_marks(ax, spec: FigureSpec, labels: bool = True) -> None:
+    """The spec's date marks and policy windows: dashed lines and shading in the plot, the
+    labels (with their dates) in a strip above it, so no label covers the data."""
+    if spec.x_range is None:
+        return
+    start, end = (pd.Timestamp(d) for d in spec.x_range)
+    for w in spec.windows:
+        a, b = pd.Timestamp(w.start), pd.Timestamp(w.end) + pd.Timedelta(days=1)
+        ax.axvspan(max(a, start), min(b, end), color=w.color, alpha=0.09, linewidth=0)
+        for edge in (a, b):  # where the window opens and, if in view, where it ends
+            if start < edge < end:
+                ax.axvline(edge, color=w.color, linestyle=(0, (3, 3)), linewidth=0.8)
+    for m in spec.marks:
+        ax.axvline(pd.Timestamp(m.date), color=figspec.MARK_COLOR, linestyle=(0, (3, 3)),
+                   linewidth=0.8)  # fmt: skip
+    colors = {w.label: w.color for w in spec.windows}
+    strip = spec.strip(_plot_width(ax)) if labels else []
+    for text, date, row, right in strip:
+        color = colors.get(text, figspec.MARK_COLOR)
+        ax.annotate(
+            text,
+            xy=(pd.Timestamp(date), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2 + row * figspec.STRIP_ROW_PT),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            va="bottom",
+            fontsize=figspec.STRIP_FONT_PT,
+            color=color,
+            annotation_clip=False,
+            arrowprops={
+                "arrowstyle": "-",
+                "color": color,
+                "linewidth": 0.6,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "relpos": (1 if right else 0, 0),
+            },  # fmt: skip
+        )
+    ax.lf_strip_rows = max((r for _, _, r, _ in strip), default=-1) + 1
+
+
+def mark_key_dates(
+    ax, start: dt.date, end: dt.date, extra: PolicyDates = None, labels: bool = True
+) -> None:
+    """UN milestones in view and the policies' windows, labelled with their dates above the
+    plot (``draw_marks``)."""
+    windows = figspec.in_view(_as_windows(extra), start, end)
+    spec = FigureSpec(
+        "", "", "", marks=figspec.un_marks(start, end), windows=windows, x_range=(start, end)
+    )
+    draw_marks(ax, spec, labels)
 
 
 def _finish(fig: Figure, ax, title: str, ylabel: str, legend: bool = True) -> Figure:
-    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    strip = getattr(ax, "lf_strip_rows", 0)
+    pad = 6 + strip * figspec.STRIP_ROW_PT + (4 if strip else 0)
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=pad)
     ax.set_ylabel(ylabel, fontsize=FONT["size"])
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
     return fig
+
+
+# --- the matplotlib renderer of a figure spec (the app draws the same specs with plotly) ---
+
+
+def render(spec: FigureSpec, width: float | None = None, height: float | None = None) -> Figure:
+    """A ``FigureSpec`` as a print-quality matplotlib figure (the brief's renderer)."""
+    w, h = spec.size
+    fig, ax = new_figure(width or w, height or h)
+    if spec.areas:
+        ax.stackplot(
+            pd.to_datetime(pd.Series(spec.x)) if spec.x_kind == "date" else spec.x,
+            *(a.y for a in spec.areas),
+            labels=[a.label for a in spec.areas],
+            colors=[a.color for a in spec.areas],
+            alpha=0.9,
+            linewidth=0,
+        )
+    for line in spec.lines:
+        x = pd.to_datetime(pd.Series(line.x)) if spec.x_kind == "date" else line.x
+        if line.lo is not None and line.hi is not None:
+            ax.fill_between(x, line.lo, line.hi, color=line.color, alpha=0.2, linewidth=0)
+        ax.plot(x, line.y, color=line.color, linewidth=line.width, label=line.label)
+    for pts in spec.points:
+        x = pd.to_datetime(pd.Series(pts.x)) if spec.x_kind == "date" else pts.x
+        if pts.symbol == "x":
+            ax.scatter(x, pts.y, s=pts.size, c=pts.color, marker="x", linewidths=1.2,
+                       label=pts.label, zorder=3)  # fmt: skip
+        else:
+            ax.scatter(x, pts.y, s=pts.size, c=pts.color, alpha=0.85, edgecolors="white",
+                       linewidths=0.5, label=pts.label, zorder=3)  # fmt: skip
+    if spec.x_kind == "none":
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.margins(0.04)
+    else:
+        if spec.x_kind == "date":
+            _date_axis(ax)
+        if spec.whole_numbers:
+            _thousands(ax)
+        if spec.y_from_zero:
+            low, high = ax.get_ylim()
+            ax.set_ylim(0, max(high, 1))
+        if spec.x_range is not None:
+            ax.set_xlim(*(pd.Timestamp(d) if spec.x_kind == "date" else d for d in spec.x_range))
+        draw_marks(ax, spec)
+        if spec.x_label:
+            ax.set_xlabel(spec.x_label, fontsize=FONT["size"])
+    _finish(fig, ax, spec.title, spec.y_label)
+    legend = ax.get_legend()
+    if legend is not None and spec.x_kind == "none":
+        for handle in legend.legend_handles:  # same-size keys, also for a state with none
+            handle.set_sizes([50])
+    if spec.note:
+        ax.text(1, -0.04, spec.note, transform=ax.transAxes, ha="right", va="top", fontsize=7,
+                color="#666666")  # fmt: skip
+    return fig
+
+
+def to_svg(fig: Figure) -> bytes:
+    """A figure as SVG, for print or a slide (text stays text)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", facecolor="white")
+    return buf.getvalue()
 
 
 # --- comparisons (bands across replicates) ----------------------------------------------
@@ -144,54 +227,27 @@ def band_chart(
     variable: str,
     title: str,
     ylabel: str,
-    policy_dates: Mapping[str, dt.date] | None = None,
+    policy_dates: PolicyDates = None,
 ) -> Figure:
     """Median line and 10-90% band per scenario for one daily variable."""
-    fig, ax = new_figure()
-    rows = bands[bands.variable == variable]
-    for i, (name, group) in enumerate(rows.groupby("scenario", sort=False)):
-        color = scenario_color(name, i)
-        dates = pd.to_datetime(group.date)
-        ax.fill_between(dates, group.q10, group.q90, color=color, alpha=0.2, linewidth=0)
-        ax.plot(dates, group.q50, color=color, linewidth=1.6, label=name.replace("_", " "))
-    _date_axis(ax)
-    _thousands(ax)
-    ax.set_ylim(bottom=0)
-    if not rows.empty:
-        dates = pd.to_datetime(rows.date)
-        mark_key_dates(ax, dates.min().date(), dates.max().date(), policy_dates)
-    return _finish(fig, ax, title, ylabel)
+    return render(figspec.band_figure(bands, variable, title, ylabel, _as_windows(policy_dates)))
 
 
-def labor_gap_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
-    return band_chart(
-        bands,
-        "labor_gap",
-        "Labour gap: positions not staffed",
-        "positions (median, 10-90% band)",
-        policy_dates,
-    )
+def labor_gap_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    return render(figspec.comparison_band_figures(bands, _as_windows(policy_dates))["labor_gap"])
 
 
-def factories_shut_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
-    return band_chart(
-        bands, "factories_shut", "Factories shut (cumulative)", "factories", policy_dates
-    )
+def factories_shut_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    windows = _as_windows(policy_dates)
+    return render(figspec.comparison_band_figures(bands, windows)["factories_shut"])
 
 
-def wage_bill_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
-    scaled = bands.copy()
-    mask = scaled.variable == "wage_bill"
-    scaled.loc[mask, ["q10", "q50", "q90"]] *= 365.25 / 12 / 1e6
-    return band_chart(
-        scaled, "wage_bill", "Wage bill of the factories", "million yuan per month", policy_dates
-    )
+def wage_bill_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    return render(figspec.wage_bill_figure(bands, _as_windows(policy_dates)))
 
 
-def nk_in_china_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
-    return band_chart(
-        bands, "nk_in_china", "North Korean workers in China", "workers", policy_dates
-    )
+def nk_in_china_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    return render(figspec.comparison_band_figures(bands, _as_windows(policy_dates))["nk_in_china"])
 
 
 def difference_chart(table: pd.DataFrame, metric: str, title: str, unit: str) -> Figure:
@@ -225,7 +281,7 @@ def difference_chart(table: pd.DataFrame, metric: str, title: str, unit: str) ->
 
 def status_chart(
     ts: pd.DataFrame,
-    policy_dates=None,
+    policy_dates: PolicyDates = None,
     title: str | None = None,
     horizon: tuple[dt.date, dt.date] | None = None,
 ) -> Figure:
@@ -233,87 +289,12 @@ def status_chart(
 
     ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
     """
-    fig, ax = new_figure()
-    cols = [c for c in metrics.WORKER_STATUSES if c in ts]
-    ax.stackplot(
-        pd.to_datetime(ts.date),
-        *(ts[c] for c in cols),
-        labels=[metrics.label(c) for c in cols],
-        colors=[metrics.measure(c).color for c in cols],
-        alpha=0.9,
-        linewidth=0,
-    )
-    _date_axis(ax)
-    _thousands(ax)
-    ax.set_ylim(bottom=0)
-    _run_span(ax, ts, policy_dates, horizon)
-    return _finish(fig, ax, title or "North Korean workers by status", "workers")
-
-
-def lines_chart(
-    ts: pd.DataFrame,
-    columns: Mapping[str, str],
-    title: str,
-    ylabel: str,
-    policy_dates=None,
-    colors: Sequence[str] | None = None,
-    horizon: tuple[dt.date, dt.date] | None = None,
-) -> Figure:
-    """Daily lines of one run, e.g. labour gap, factories operating and shut, crossings.
-
-    ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
-    """
-    fig, ax = new_figure()
-    palette = colors or ("#d1495b", "#1f6fb4", "#2a9d8f", "#e09f3e")
-    for (col, label), color in zip(columns.items(), palette, strict=False):
-        ax.plot(pd.to_datetime(ts.date), ts[col], label=label, color=color, linewidth=1.4)
-    _date_axis(ax)
-    _thousands(ax)
-    ax.set_ylim(bottom=0)
-    _run_span(ax, ts, policy_dates, horizon)
-    return _finish(fig, ax, title, ylabel)
+    return render(figspec.status_figure(ts, _as_windows(policy_dates), horizon, title))
 
 
 def factory_map(factories: pd.DataFrame, title: str = "Factories") -> Figure:
     """Every factory a mark, sized by positions, coloured operating / short-staffed / shut."""
-    fig, ax = new_figure(7.5, 3.8)
-    n = len(factories)
-    cols = int(np.ceil(np.sqrt(n * 2.2)))
-    order = factories.sort_values(["sector", "factory"]).reset_index(drop=True)
-    x, y = np.arange(n) % cols, -(np.arange(n) // cols)
-    size = 8 + 220 * order.positions_at_start / max(order.positions_at_start.max(), 1)
-    for state, color in STATE_COLORS.items():
-        mask = (order.state == state).to_numpy()
-        ax.scatter(
-            x[mask],
-            y[mask],
-            s=size[mask],
-            c=color,
-            alpha=0.85,
-            edgecolors="white",
-            linewidths=0.5,
-            label=f"{state} ({mask.sum():,})",
-        )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.margins(0.04)
-    _finish(fig, ax, title, "", legend=True)
-    for handle in ax.get_legend().legend_handles:  # same-size keys, also for a state with none
-        handle.set_sizes([50])
-    ax.text(
-        1,
-        -0.04,
-        "mark size: positions at the start",
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=7,
-        color="#666666",
-    )
-    return fig
+    return render(figspec.factory_map_figure(factories, title))
 
 
 def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
@@ -335,12 +316,16 @@ def status_bands_chart(bands: pd.DataFrame, policy_dates=None) -> Figure:
             alpha=0.9,
             linewidth=0,
         )
-        ax.set_title(name.replace("_", " "), loc="left", fontsize=9, color=scenario_color(name))
         _date_axis(ax)
         _thousands(ax)
-        if len(dates):
-            mark_key_dates(ax, dates.min().date(), dates.max().date(), policy_dates)
-    axes[0].legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.12), ncol=3)
+        if len(dates):  # labels in the top panel's strip only: the lines say the rest
+            top = ax is axes[0]
+            mark_key_dates(ax, dates.min().date(), dates.max().date(), policy_dates, labels=top)
+            strip = getattr(ax, "lf_strip_rows", 0)
+            pad = 6 + strip * figspec.STRIP_ROW_PT
+            ax.set_title(name.replace("_", " "), loc="left", fontsize=9, color=scenario_color(name),
+                         pad=pad)  # fmt: skip
+    axes[-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.25), ncol=4)
     fig.suptitle(
         "North Korean workers by status (median run)", x=0.01, ha="left", fontweight="bold"
     )
@@ -409,13 +394,10 @@ def policy_windows(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
     return _policies(scenario) or [("visa cycling goes on", p["start_date"], p["end_date"])]
 
 
-def policy_marks(scenarios: Sequence[Scenario]) -> dict[str, dt.date]:
-    """When each scenario's policy starts: the marks drawn beside the UN dates on time axes."""
-    marks: dict[str, dt.date] = {}
-    for scenario in scenarios:
-        for label, start, _ in _policies(scenario):
-            marks.setdefault(label, start)
-    return marks
+def policy_marks(scenarios: Sequence[Scenario]) -> list[Window]:
+    """Each scenario's dated policies as windows (start to end): drawn beside the UN dates on
+    time axes, shaded, labelled with their dates."""
+    return figspec.policy_windows(scenarios)
 
 
 def _policies(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
@@ -455,23 +437,22 @@ def policy_timeline(scenarios: Sequence[Scenario]) -> Figure:
                 ax.text(pd.Timestamp(a), i, f" {label}", va="center", fontsize=7, color="white")
             else:
                 ax.text(pd.Timestamp(b), i, f" {label}", va="center", fontsize=7, color=color)
-    row, previous = 0, None
-    for m in UN_TIMELINE:  # labels on two staggered rows so that close dates do not collide
-        row = 1 - row if previous and (m.date - previous).days < 120 else 0
-        previous = m.date
-        ax.axvline(pd.Timestamp(m.date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
+    un = [(m.date, f"{m.code} {day_text(m.date)}") for m in UN_TIMELINE]
+    rows = figspec.strip_rows(un, lo - dt.timedelta(days=20), hi, 7.5 * figspec.PRINT_AXES_SHARE)
+    for (date, text), (row, right) in zip(un, rows, strict=True):  # rows: no label collides
+        ax.axvline(pd.Timestamp(date), color="#444444", linestyle=(0, (3, 3)), linewidth=0.8)
         ax.text(
-            pd.Timestamp(m.date),
-            -0.8 - 0.7 * row,
-            f" {m.code}",
-            ha="left",
+            pd.Timestamp(date),
+            -0.8 - 0.6 * row,
+            f" {text} " if not right else f"{text} ",
+            ha="right" if right else "left",
             va="center",
             fontsize=7,
             color="#444444",
             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 0.5},
         )
     ax.set_yticks(range(len(scenarios)), [s.name.replace("_", " ") for s in scenarios])
-    ax.set_ylim(len(scenarios) - 0.4, -2.0)
+    ax.set_ylim(len(scenarios) - 0.4, -1.1 - 0.6 * figspec.STRIP_MAX_ROWS)
     ax.set_xlim(pd.Timestamp(lo) - pd.Timedelta(days=20), pd.Timestamp(hi) + pd.Timedelta(days=20))
     _date_axis(ax)
     ax.spines["left"].set_visible(False)

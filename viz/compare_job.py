@@ -34,11 +34,13 @@ from experiments.errors import Interrupted
 from experiments.executors import process_pool
 from experiments.runner import run_all
 from experiments.store import RunRecord
+from model.parameters import PARAMS_BY_NAME, POLICY_PARAMETERS
 from model.scenario import Scenario
-from viz import charts
+from viz import charts, figspec
+from viz.controls import shown_value
 
-CHART_DPI = 100
-SCREEN_INCHES = (6.0, 3.0)  # about 600 x 300 pixels: the charts' size on the page
+TIMELINE_DPI = 200  # the one static picture on the page: sharp on a high-resolution screen
+SCREEN_INCHES = 6.0
 REDRAW_SECONDS = 2.0
 """Rebuild the comparison and redraw its bands at most this often while runs go on."""
 
@@ -51,7 +53,8 @@ class Progress:
     done: int = 0
     elapsed: float = 0.0
     comparison: Comparison | None = None
-    pictures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, figspec.FigureSpec] = field(default_factory=dict)
+    timeline_png: bytes = b""
     finished: bool = False
     cancelled: bool = False
     error: str | None = None
@@ -61,20 +64,37 @@ class Progress:
         return not (self.finished or self.cancelled or self.error)
 
 
-def draw(comparison: Comparison) -> dict[str, bytes]:
-    """The compare view's band charts (the brief draws the same functions)."""
-    marks = charts.policy_marks(comparison.scenarios[1:])
-    figures = {
-        "labor_gap": charts.labor_gap_chart(comparison.bands, marks),
-        "factories_shut": charts.factories_shut_chart(comparison.bands, marks),
-        "nk_in_china": charts.nk_in_china_chart(comparison.bands, marks),
-        "policy_timeline": charts.policy_timeline(comparison.scenarios),
-    }
-    pngs = {}
-    for name, fig in figures.items():
-        height = fig.get_size_inches()[1] if name == "policy_timeline" else SCREEN_INCHES[1]
-        pngs[name] = charts.to_png(charts.for_screen(fig, SCREEN_INCHES[0], height), CHART_DPI)
-    return pngs
+def draw(comparison: Comparison) -> tuple[dict[str, figspec.FigureSpec], bytes]:
+    """The compare view's band figures (specs the page draws, as the brief does) and the
+    policy timeline as a picture."""
+    windows = figspec.policy_windows(comparison.scenarios[1:])
+    figures = figspec.comparison_band_figures(comparison.bands, windows)
+    timeline = charts.policy_timeline(comparison.scenarios)
+    height = timeline.get_size_inches()[1]
+    png = charts.to_png(charts.for_screen(timeline, SCREEN_INCHES, height), TIMELINE_DPI)
+    return figures, png
+
+
+def beyond_policy(scenarios: Sequence[Scenario]) -> list[str]:
+    """How the scenarios differ from the first in more than policy, in a reader's words.
+
+    A comparison's differences are a policy's effect only when everything else is equal;
+    status quo at 20,000 workers against another scenario at 100,000 measures the scale.
+    """
+    if len(scenarios) < 2:
+        return []
+    base = scenarios[0]
+    found = []
+    for s in scenarios[1:]:
+        for name, value in s.params.items():
+            if name in POLICY_PARAMETERS or value == base.params[name]:
+                continue
+            spec = PARAMS_BY_NAME[name]
+            found.append(
+                f"{spec.label}: {shown_value(value)} in {s.name.replace('_', ' ')}, "
+                f"{shown_value(base.params[name])} in {base.name.replace('_', ' ')}"
+            )
+    return found
 
 
 def _lower_priority() -> None:
@@ -135,7 +155,10 @@ class CompareJob:
             complete = len(records) == progress.total
             if complete or time.perf_counter() - last_draw > REDRAW_SECONDS:
                 comparison = build_comparison(self.scenarios, self.seeds, records)
-                progress = _replace(progress, comparison=comparison, pictures=draw(comparison))
+                figures, timeline = draw(comparison)
+                progress = _replace(
+                    progress, comparison=comparison, figures=figures, timeline_png=timeline
+                )
                 last_draw = time.perf_counter()
             self._send(progress)
 

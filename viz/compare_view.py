@@ -17,10 +17,13 @@ import solara
 
 from experiments.comparison import Comparison
 from model import metrics
+from model.errors import ScenarioError
+from model.parameters import PARAMS_BY_NAME
 from model.scenario import Scenario
-from viz import brief
-from viz.compare_job import CompareJob, Progress
-from viz.widgets import TextControl
+from viz import brief, controls, figspec
+from viz.compare_job import CompareJob, Progress, beyond_policy
+from viz.response_job import ResponseJob, ResponseProgress, values_between
+from viz.widgets import FigureBox, TextControl
 
 REPLICATE_CHOICES = (2, 4, 8, 16, 32)
 DEFAULT_SCENARIOS = ("status_quo", "gradual_return", "abrupt_return")
@@ -122,28 +125,42 @@ def Downloads(comparison: Comparison, complete: bool) -> None:
 
 
 @solara.component
-def CompareView(presets: dict[str, Scenario]) -> None:
-    """Pick scenarios and replicates, run, and watch the bands and the table fill in."""
+def CompareView(presets: dict[str, Scenario], added: list[str] | None = None) -> None:
+    """Pick scenarios and replicates, run, and watch the bands and the table fill in; below,
+    one parameter's response curve."""
     chosen = solara.use_reactive([n for n in DEFAULT_SCENARIOS if n in presets])
     base = solara.use_reactive(chosen.value[0] if chosen.value else next(iter(presets)))
     replicates = solara.use_reactive(4)
     seed_text = solara.use_reactive("1")
+    anyway = solara.use_reactive(False)
     progress = solara.use_reactive(None)
+    ran_with = solara.use_reactive(None)  # the selection the results shown were run with
     job = solara.use_ref(None)
 
     def stop_on_exit():
         return lambda: job.current and job.current.cancel()
 
     solara.use_effect(stop_on_exit, [])
+
+    def take_added() -> None:  # a run sent from the live view joins the selection
+        new = [n for n in added or [] if n not in chosen.value]
+        if new:
+            chosen.set([n for n in presets if n in chosen.value or n in new])
+
+    solara.use_effect(take_added, [len(added or [])])
     p: Progress | None = progress.value
     running = bool(p and p.running)
     order = [base.value, *(n for n in chosen.value if n != base.value)]
     seed = int(seed_text.value) if seed_text.value.strip().isdigit() else None
+    unlike = beyond_policy([presets[n] for n in order if n in presets])
+    selection = (tuple(order), replicates.value, seed)
     problem = None
     if len(order) < 2 or base.value not in chosen.value:
         problem = "Pick a base scenario and at least one other to compare it with."
     elif seed is None:
         problem = "The first seed must be a whole number, such as 1."
+    elif unlike and not anyway.value:
+        problem = "Tick “compare anyway” to run scenarios that differ in more than policy."
 
     def toggle(name: str, on: bool) -> None:
         names = [n for n in presets if (n in chosen.value or n == name) and (on or n != name)]
@@ -155,6 +172,7 @@ def CompareView(presets: dict[str, Scenario]) -> None:
         if job.current:
             job.current.cancel()
         scenarios = [presets[n] for n in order]
+        ran_with.set(selection)
         job.current = CompareJob(scenarios, replicates.value, seed or 1, progress.set).start()
         progress.set(job.current.progress)
 
@@ -182,6 +200,16 @@ def CompareView(presets: dict[str, Scenario]) -> None:
                     on_value=base.set,
                     disabled=running,
                 )
+                if unlike:
+                    with solara.Div(classes=["lf-unlike"]):
+                        solara.Warning(
+                            "These scenarios differ in more than policy, so a difference "
+                            "below is not a policy's effect: " + "; ".join(unlike) + ".",
+                            dense=True,
+                        )
+                        solara.Checkbox(
+                            label="Compare anyway", value=anyway.value, on_value=anyway.set
+                        )
             with solara.Card("Runs", classes=["lf-card"]):
                 solara.Text("Replicates (seeds per scenario)", classes=["lf-label"])
                 solara.ToggleButtonsSingle(
@@ -219,7 +247,121 @@ def CompareView(presets: dict[str, Scenario]) -> None:
             if p is not None:
                 ProgressCard(p)
         with solara.Column(classes=["lf-main"]):
-            Results(p, len(order), replicates.value)
+            stale = p is not None and ran_with.value is not None and ran_with.value != selection
+            if stale:
+                names, reps, first = ran_with.value
+                shown = ", ".join(n.replace("_", " ") for n in names)
+                solara.Warning(
+                    f"These results are for {shown} ({reps} seeds from {first}); the selection "
+                    "has changed since: run the comparison again to see it.",
+                    classes=["lf-stale-banner"],
+                )
+            with solara.Div(classes=["lf-stale" if stale else "lf-fresh"]):
+                Results(p, len(order), replicates.value)
+            ResponseView(presets, base.value)
+
+
+@solara.component
+def ResponseView(presets: dict[str, Scenario], scenario_name: str) -> None:
+    """One parameter, a range of values, shared seeds: the response curve of a metric."""
+    numeric = [c for c in controls.CONTROLS if c.kind in ("int", "float")]
+    labels = {c.label: c.name for c in numeric}
+    metric_labels = {metrics.label(m): m for m in metrics.COMPARED}
+    scenario = solara.use_reactive(scenario_name)
+    parameter = solara.use_reactive("nk_wage_yuan_per_month")
+    low = solara.use_reactive("1000")
+    high = solara.use_reactive("4000")
+    points = solara.use_reactive(5)
+    seeds = solara.use_reactive(3)
+    metric = solara.use_reactive("factories_shut")
+    progress = solara.use_reactive(None)
+    refused = solara.use_reactive("")
+    job = solara.use_ref(None)
+    solara.use_effect(lambda: lambda: job.current and job.current.cancel(), [])
+    if scenario.value not in presets:
+        scenario.set(scenario_name)
+    spec = PARAMS_BY_NAME[parameter.value]
+    problem = None
+    bounds = []
+    for text, what in ((low.value, "From"), (high.value, "To")):
+        control = controls.CONTROLS_BY_NAME[parameter.value]
+        trouble = controls.value_problem(control, text.replace(",", "").strip())
+        if trouble:
+            problem = f"{what}: {trouble}"
+        else:
+            bounds.append(float(text.replace(",", "")))
+    if not problem and bounds[0] >= bounds[1]:
+        problem = "“From” must be less than “To”."
+    r: ResponseProgress | None = progress.value
+    running = bool(r and r.running)
+
+    def run() -> None:
+        if job.current:
+            job.current.cancel()
+        values = values_between(parameter.value, bounds[0], bounds[1], points.value)
+        try:
+            new = ResponseJob(presets[scenario.value], parameter.value, values, metric.value,
+                              seeds.value, progress.set)  # fmt: skip
+        except ScenarioError as err:  # a value the scenario's own rules refuse
+            progress.set(None)
+            refused.set(controls.reader_words(controls.split_error(str(err))[1]))
+            return
+        refused.set("")
+        job.current = new.start()
+        progress.set(new.progress)
+
+    with solara.Card("Response to one parameter", classes=["lf-card", "lf-response"]):
+        solara.Text(
+            "Run one scenario at several values of one parameter, each value with the same "
+            "seeds, and see how a result responds: the median of the seeds, and the band "
+            "holding 80% of them.",
+            classes=["lf-help"],
+        )
+        with solara.Row(classes=["lf-response-controls"], style={"flex-wrap": "wrap"}):
+            solara.Select("Scenario", values=list(presets), value=scenario.value,
+                          on_value=scenario.set, classes=["lf-response-scenario"])  # fmt: skip
+            solara.Select(
+                "Parameter",
+                values=list(labels),
+                value=spec.label,
+                on_value=lambda label: parameter.set(labels[label]),
+                classes=["lf-response-parameter"],
+            )
+            TextControl("From", low.value, low.set, classes=["lf-response-low"],
+                        hint=spec.unit)  # fmt: skip
+            TextControl("To", high.value, high.set, classes=["lf-response-high"],
+                        hint=spec.unit)  # fmt: skip
+            solara.Select(
+                "Result",
+                values=list(metric_labels),
+                value=metrics.label(metric.value),
+                on_value=lambda label: metric.set(metric_labels[label]),
+                classes=["lf-response-metric"],
+            )
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Text("Values", classes=["lf-label"])
+            solara.ToggleButtonsSingle(value=points.value, values=[3, 5, 7, 9],
+                                       on_value=points.set, dense=True)  # fmt: skip
+            solara.Text("Seeds each", classes=["lf-label"])
+            solara.ToggleButtonsSingle(value=seeds.value, values=[2, 3, 5, 8],
+                                       on_value=seeds.set, dense=True)  # fmt: skip
+            solara.Button("Run response", icon_name="mdi-chart-line", color="primary",
+                          on_click=run, disabled=running or problem is not None,
+                          classes=["lf-response-run"])  # fmt: skip
+        if problem or refused.value:
+            solara.Warning(problem or refused.value, dense=True)
+        if r is not None:
+            state = "complete" if r.finished else "cancelled" if r.cancelled else (
+                "failed" if r.error else "running")  # fmt: skip
+            solara.Text(f"{r.done} of {r.total} runs done · {r.elapsed:.0f} s · {state}",
+                        classes=["lf-response-progress", f"lf-{state}"])  # fmt: skip
+            if r.error:
+                solara.Error(r.error)
+            if r.table is not None and len(r.table):
+                p = PARAMS_BY_NAME[r.parameter]
+                figure = figspec.response_figure(r.table, p.label, p.unit, r.metric, True)
+                FigureBox(figure, ["lf-response-chart"],
+                          f"{r.scenario.replace('_', ' ')}: {r.done} runs so far")  # fmt: skip
 
 
 @solara.component
@@ -260,9 +402,11 @@ def Results(p: Progress | None, n_scenarios: int, replicates: int) -> None:
                 solara.Text("Waiting for the first runs…", classes=["lf-help"])
         return
     with solara.Div(classes=["lf-grid"]):
-        for name, png in p.pictures.items():
-            with solara.Div(classes=["lf-chart", f"lf-band-{name}"]):
-                solara.Image(png, classes=["lf-img"])
+        for name, spec in p.figures.items():
+            FigureBox(spec, [f"lf-band-{name}"])
+        if p.timeline_png:
+            with solara.Div(classes=["lf-chart", "lf-band-policy_timeline"]):
+                solara.Image(p.timeline_png, classes=["lf-img"])
     with solara.Card("Paired differences from the base scenario", classes=["lf-card"]):
         note = "" if p.finished else f" (so far: {p.done} of {p.total} runs)"
         solara.Text(

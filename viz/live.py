@@ -2,13 +2,14 @@
 
 The page never touches the model. A ``LiveDriver`` owns one ``LaborModel`` and a thread that
 advances it and draws the charts (with ``viz.charts``, the brief's functions); the page only
-receives finished pictures (``Frame``). So play, a parameter change or a long catch-up never
+receives finished frames (``Frame``). So play, a parameter change or a long catch-up never
 block the page, and each session has its own driver: nothing here is shared between
 sessions.
 
 After a parameter change the new model is run up to the date the old one had reached, so
-the charts show the effect at once; the labour gap is drawn first (it is what people watch)
-and each chart is sent as soon as it is drawn.
+the charts show the effect at once; on the way there only the labour gap is redrawn (it is
+what people watch). The thread sends figure specs (``viz.figspec``), not pictures: the page
+draws them as interactive charts.
 """
 
 from __future__ import annotations
@@ -24,138 +25,177 @@ import pandas as pd
 from model import metrics
 from model.model import LaborModel
 from model.scenario import Scenario
-from viz import charts
+from viz import figspec
 
-CHART_DPI = 100
-SCREEN_INCHES = (6.0, 3.0)  # about 600 x 300 pixels: the charts' size on the page
 SLICE_SECONDS = 0.35
 """Simulate at most this long before drawing again."""
 
 FIRST_SLICE_SECONDS = 0.2
-"""After a parameter change, simulate at most this long before the first chart: with the
-drawing (~0.3 s here) the first updated chart comes within a second."""
+"""After a parameter change, simulate at most this long before the first chart: the
+updated labour gap then comes within a second."""
 
 STEP_CHOICES = (1, 7, 30, 91)
 """Days per step (and per frame when playing)."""
 
-MIN_FRAME_SECONDS = 0.25
-"""When playing, at most four frames a second, whatever the model's size."""
+MIN_FRAME_SECONDS = 0.5
+"""When playing, at most two frames a second, whatever the model's size: each frame redraws
+five interactive charts in the browser."""
 
 
 @dataclass(frozen=True)
-class Picture:
-    """One drawn chart and the numbers it shows on its last day (for people and tests)."""
+class Chart:
+    """One chart as a figure spec (drawn by the page) and the numbers it shows on its last
+    day, in words (for people and tests)."""
 
-    png: bytes
+    spec: figspec.FigureSpec
     caption: str
     day: int
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """A number in the strip of key figures at the top: what, how much, and when."""
+
+    label: str
+    value: str
+    when: str
+    meaning: str = ""
 
 
 @dataclass(frozen=True)
 class Frame:
     """What the page shows of a live run; replaced whole, never changed in place."""
 
-    run: int  # counts rebuilds (an older run's pictures stay up until redrawn)
+    run: int  # counts rebuilds (an older run's charts stay up until redrawn)
     scenario: str
     day: int  # days simulated
     n_days: int
     date: dt.date  # last simulated date (the start date before the first step)
     playing: bool = False
     busy: bool = False  # simulating or drawing
-    pictures: Mapping[str, Picture] = field(default_factory=dict)
+    charts: Mapping[str, Chart] = field(default_factory=dict)
     headline: tuple[tuple[str, str], ...] = ()  # (what, number) pairs for the day
+    key_figures: tuple[KeyFigure, ...] = ()
     error: str | None = None
+    run_scenario: Scenario | None = None  # the scenario these charts show
 
     @property
     def finished(self) -> bool:
         return self.day >= self.n_days
 
 
-def _png(fig, height: float = SCREEN_INCHES[1]) -> bytes:
-    return charts.to_png(charts.for_screen(fig, SCREEN_INCHES[0], height), CHART_DPI)
-
-
 def _day_label(model: LaborModel) -> str:
-    return model.current_date.strftime("%d %b %Y").lstrip("0")
+    return figspec.day_text(model.current_date)
 
 
-def _labor_gap(model: LaborModel, ts: pd.DataFrame, horizon, marks) -> Picture:
-    fig = charts.lines_chart(
-        ts,
-        {"labor_gap": "positions not staffed"},
-        "Labour gap: positions not staffed",
-        "positions",
-        marks,
-        horizon=horizon,
-    )
+def with_positions_lost(ts: pd.DataFrame) -> pd.DataFrame:
+    """The daily series, with positions lost (cut, or in shut factories) since the start.
+
+    Taken from the model when it reports the series; else it is the positions operating
+    factories had on the first day less those they have now (the same count).
+    """
+    if "positions_lost" in ts:
+        return ts
+    first = int(ts.positions.iloc[0]) if len(ts) else 0
+    return ts.assign(positions_lost=first - ts.positions)
+
+
+def _labor_gap(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
+    ts = with_positions_lost(ts)
+    spec = figspec.labour_gap_figure(ts, windows, horizon, model.shutdowns())
     gap = int(ts.labor_gap.iloc[-1]) if len(ts) else 0
     positions = int(ts.positions.iloc[-1]) if len(ts) else 0
     share = f" ({gap / positions:.0%} of positions)" if positions else ""
-    caption = f"Labour gap on {_day_label(model)}: {gap:,} positions{share}"
-    return Picture(_png(fig), caption, model.day)
-
-
-def _factories(model: LaborModel, ts: pd.DataFrame, horizon, marks) -> Picture:
-    fig = charts.lines_chart(
-        ts,
-        {
-            "factories_operating": "operating",
-            "factories_distressed": "short-staffed",
-            "factories_shut": "shut (cumulative)",
-        },
-        "Factories operating and shut",
-        "factories",
-        marks,
-        colors=[charts.STATE_COLORS[s] for s in ("operating", "short-staffed", "shut")],
-        horizon=horizon,
+    lost = int(ts.positions_lost.iloc[-1]) if len(ts) else 0
+    caption = (
+        f"Labour gap on {_day_label(model)}: {gap:,} positions{share}; "
+        f"{lost:,} positions lost (cut or in shut factories)"
     )
+    return Chart(spec, caption, model.day)
+
+
+def _factories(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
+    spec = figspec.factories_figure(ts, windows, horizon)
     shut = int(ts.factories_shut.iloc[-1]) if len(ts) else 0
     caption = f"Factories shut by {_day_label(model)}: {shut:,} of {model.factories.n:,}"
-    return Picture(_png(fig), caption, model.day)
+    return Chart(spec, caption, model.day)
 
 
-def _status(model: LaborModel, ts: pd.DataFrame, horizon, marks) -> Picture:
-    fig = charts.status_chart(ts, marks, horizon=horizon)
+def _status(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
+    spec = figspec.status_figure(ts, windows, horizon)
     n = int(ts.nk_in_china.iloc[-1]) if len(ts) else model.initial_workers
     over = int(ts.nk_overstaying.iloc[-1]) if len(ts) else 0
     caption = f"In China on {_day_label(model)}: {n:,} North Korean workers, {over:,} overstaying"
-    return Picture(_png(fig), caption, model.day)
+    return Chart(spec, caption, model.day)
 
 
-def _crossings(model: LaborModel, ts: pd.DataFrame, horizon, marks) -> Picture:
-    weekly = ts.assign(
-        entries=ts.border_entries.rolling(7, min_periods=1).sum(),
-        exits=ts.border_exits.rolling(7, min_periods=1).sum(),
-    )
-    fig = charts.lines_chart(
-        weekly,
-        {"entries": "into China", "exits": "out of China"},
-        "Border crossings of North Korean workers",
-        "crossings in the last 7 days",
-        marks,
-        colors=["#1f6fb4", "#d1495b"],
-        horizon=horizon,
-    )
-    ins = int(weekly.entries.iloc[-1]) if len(ts) else 0
-    outs = int(weekly.exits.iloc[-1]) if len(ts) else 0
+def _crossings(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
+    spec = figspec.crossings_figure(ts, windows, horizon)
+    ins = int(ts.border_entries.tail(7).sum()) if len(ts) else 0
+    outs = int(ts.border_exits.tail(7).sum()) if len(ts) else 0
     caption = f"Week to {_day_label(model)}: {ins:,} crossed into China, {outs:,} out"
-    return Picture(_png(fig), caption, model.day)
+    return Chart(spec, caption, model.day)
 
 
-def _factory_map(model: LaborModel, ts: pd.DataFrame, horizon, marks) -> Picture:
+def _factory_map(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
     table = model.factory_table()
-    fig = charts.factory_map(table, f"Factories on {_day_label(model)}")
+    spec = figspec.factory_map_figure(table, f"Factories on {_day_label(model)}")
     counts = table.state.value_counts()
     caption = " · ".join(
-        f"{state} ({int(counts.get(state, 0)):,})" for state in charts.STATE_COLORS
+        f"{state} ({int(counts.get(state, 0)):,})" for state in figspec.STATE_COLORS
     )
-    return Picture(_png(fig, 3.4), caption, model.day)
+    return Chart(spec, caption + " · click a factory for its story", model.day)
+
+
+def key_figures(model: LaborModel, ts: pd.DataFrame) -> tuple[KeyFigure, ...]:
+    """The strip at the top: factories shut, positions lost, labour gap, workers in China."""
+    s = model.summary()
+    today = _day_label(model)
+    ts = with_positions_lost(ts)
+    first = s["first_shutdown"]
+    gap_now = int(ts.labor_gap.iloc[-1]) if len(ts) else 0
+    peak = f"peak {s['peak_labor_gap']:,} on {_iso_words(s['peak_labor_gap_date'])}"
+    in_china = int(ts.nk_in_china.iloc[-1]) if len(ts) else s["initial_nk_workers"]
+    lost = int(ts.positions_lost.iloc[-1]) if len(ts) else 0
+    return (
+        KeyFigure(
+            metrics.label("factories_shut"),
+            f"{s['factories_shut']:,} of {s['factories']:,}",
+            f"first on {_iso_words(first)}" if first else f"none by {today}",
+            metrics.measure("factories_shut").meaning,
+        ),
+        KeyFigure(
+            metrics.label("positions_lost") if "positions_lost" in metrics.SERIES_BY_NAME
+            else "Positions lost",
+            f"{lost:,}",
+            f"by {today}",
+            "Positions cut, or in factories that shut, since the start: they are gone from "
+            "the labour gap.",
+        ),
+        KeyFigure(
+            metrics.label("labor_gap"), f"{gap_now:,}", f"on {today}; {peak}",
+            metrics.measure("labor_gap").meaning,
+        ),
+        KeyFigure(
+            metrics.label("nk_in_china"),
+            f"{in_china:,} of {s['initial_nk_workers']:,}",
+            f"on {today}",
+            metrics.measure("nk_in_china").meaning,
+        ),
+    )  # fmt: skip
+
+
+def _iso_words(iso: str | None) -> str:
+    return figspec.day_text(dt.date.fromisoformat(iso)) if iso else "–"
 
 
 def headline(model: LaborModel) -> tuple[tuple[str, str], ...]:
-    """The run's numbers so far, as the command line's summary gives them."""
+    """The run's numbers so far, as the command line's summary gives them (every summary
+    metric the registry lists and the run reports, so new ones appear by themselves)."""
     s = model.summary()
-    peak = f"{s['peak_labor_gap']:,} on {s['peak_labor_gap_date']}" if s["days"] else "–"
+    peak = (
+        f"{s['peak_labor_gap']:,} on {_iso_words(s['peak_labor_gap_date'])}" if s["days"] else "–"
+    )
     in_china = int(model.nk_in_china) if s["days"] else s["initial_nk_workers"]
 
     def shown(name: str) -> tuple[str, str]:
@@ -163,19 +203,21 @@ def headline(model: LaborModel) -> tuple[tuple[str, str], ...]:
         unit = f" {m.unit}" if m.scale != 1 else ""
         return m.label, metrics.fmt(name, s[name]) + unit
 
-    return (
+    rows = [
         (metrics.label("nk_in_china"), f"{in_china:,} of {s['initial_nk_workers']:,}"),
         (metrics.label("peak_labor_gap"), peak),
         (metrics.label("factories_shut"), f"{s['factories_shut']:,} of {s['factories']:,}"),
-        ("First shutdown", s["first_shutdown"] or "none yet"),
-        shown("cn_jobs_lost"),
-        shown("output_lost"),
-        shown("extra_wage_cost"),
-        shown("nk_deported_total"),
-    )
+        ("First shutdown", _iso_words(s["first_shutdown"]) if s["first_shutdown"] else "none yet"),
+    ]
+    done = {"factories_shut", "peak_labor_gap", "nk_in_china_at_deadline",
+            "nk_overstaying_at_deadline"}  # fmt: skip
+    for m in metrics.SUMMARY:
+        if m.name not in done and s.get(m.name) is not None and not isinstance(s[m.name], dict):
+            rows.append(shown(m.name))
+    return tuple(rows)
 
 
-DRAWERS: dict[str, Callable[..., Picture]] = {
+DRAWERS: dict[str, Callable[..., Chart]] = {
     "labor_gap": _labor_gap,
     "factory_map": _factory_map,
     "factories": _factories,
@@ -206,6 +248,9 @@ class LiveDriver:
         self._run = 0
         self._last_frame = 0.0
         self._headline: tuple[tuple[str, str], ...] = ()
+        self._key_figures: tuple[KeyFigure, ...] = ()
+        self._model_lock = threading.Lock()
+        self._announce = False  # the thread runs the model; the page reads it
         self._fresh = False  # just rebuilt: the first slice is short, to show a chart soon
         self._stale = False  # only the labour gap was drawn for the current day
         self.frame: Frame | None = None
@@ -245,6 +290,7 @@ class LiveDriver:
         with self._wake:
             self._playing = False
             self._target = self._day_now()
+            self._announce = True  # the page hears it stopped, even if nothing is left to draw
             self._wake.notify()
 
     def close(self) -> None:
@@ -272,6 +318,9 @@ class LiveDriver:
             try:
                 if pending is not None:
                     self._build(*pending)
+                elif self._announce and not self._simulating():
+                    self._announce = False
+                    self._send(busy=False)
                 else:
                     self._advance()
             except Exception as err:  # shown on the page; the session goes on
@@ -280,8 +329,14 @@ class LiveDriver:
                     self._target = self._day_now()
                 self._send(error=f"The run stopped: {type(err).__name__}: {err}")
 
+    def _simulating(self) -> bool:
+        model = self._model
+        if model is None or model.day >= model.horizon.n_days:
+            return False
+        return self._playing or self._target > model.day
+
     def _has_work(self) -> bool:
-        if self._pending is not None or self._stale:
+        if self._pending is not None or self._stale or self._announce:
             return True
         model = self._model
         if model is None or model.day >= model.horizon.n_days:
@@ -318,7 +373,8 @@ class LiveDriver:
         budget = FIRST_SLICE_SECONDS if self._fresh else SLICE_SECONDS
         self._fresh = False
         while model.day < end and time.perf_counter() - started < budget:
-            model.run_for(min(end - model.day, 7))
+            with self._model_lock:
+                model.run_for(min(end - model.day, 7))
             if self._pending is not None:
                 return
         if model.day >= model.horizon.n_days:
@@ -331,35 +387,45 @@ class LiveDriver:
     def _draw(self, everything: bool = True) -> None:
         model, scenario, run = self._model, self._scenario, self._run
         assert model is not None and scenario is not None
-        ts = model.timeseries()
-        horizon = (model.horizon.start, model.horizon.date_of(model.horizon.n_days - 1))
-        marks = charts.policy_marks([scenario])
-        if everything:
-            self._headline = headline(model)
-        names = list(DRAWERS) if everything else list(DRAWERS)[:1]
+        with self._model_lock:
+            ts = model.timeseries()
+            horizon = (model.horizon.start, model.horizon.date_of(model.horizon.n_days - 1))
+            windows = figspec.policy_windows([scenario])
+            if everything:
+                self._headline = headline(model)
+                self._key_figures = key_figures(model, ts)
+            names = list(DRAWERS) if everything else list(DRAWERS)[:1]
+            drawn = {name: DRAWERS[name](model, ts, horizon, windows) for name in names}
         self._stale = not everything
-        for i, name in enumerate(names):
-            if i and (self._pending is not None or self._closed):
-                return  # rebuilt meanwhile: stop drawing the old run
-            picture = DRAWERS[name](model, ts, horizon, marks)
-            last = i == len(names) - 1
-            busy = not (everything and last) or self._has_work()
-            self._send(picture=(name, picture), busy=busy, run=run)
+        if self._pending is not None or self._closed:
+            return  # rebuilt meanwhile: the old run's charts are not wanted
+        self._send(drawn, busy=not everything or self._has_work(), run=run)
+
+    def factory_story(self, factory: int) -> tuple[pd.DataFrame, dict | None] | None:
+        """Factory ``factory``'s weekly history and its shutdown (when, why), or None if there
+        is no such factory in the current run."""
+        with self._model_lock:
+            model = self._model
+            if model is None or not 0 <= factory < model.factories.n:
+                return None
+            history = model.factory_history(factory)
+            shut = model.shutdowns()
+            rows = shut[shut.factory == factory]
+            return history, (rows.iloc[0].to_dict() if len(rows) else None)
 
     def _send(
         self,
-        picture: tuple[str, Picture] | None = None,
+        drawn: Mapping[str, Chart] | None = None,
         busy: bool = False,
         error: str | None = None,
         run: int | None = None,
     ) -> None:
         model, scenario = self._model, self._scenario
         old = self.frame
-        pictures = dict(old.pictures) if old is not None else {}  # older ones stay until redrawn
-        if picture is not None:
-            pictures[picture[0]] = picture[1]
+        shown = dict(old.charts) if old is not None else {}  # older ones stay until redrawn
+        shown.update(drawn or {})
         if model is None or scenario is None:
-            frame = Frame(0, "", 0, 0, dt.date.today(), pictures=pictures, error=error)
+            frame = Frame(0, "", 0, 0, dt.date.today(), charts=shown, error=error)
         else:
             frame = Frame(
                 run=self._run if run is None else run,
@@ -369,9 +435,11 @@ class LiveDriver:
                 date=model.current_date,
                 playing=self._playing,
                 busy=busy,
-                pictures=pictures,
+                charts=shown,
                 headline=self._headline,
+                key_figures=self._key_figures,
                 error=error,
+                run_scenario=scenario,
             )
         self.frame = frame
         try:

@@ -3,20 +3,23 @@
 Built the way Mesa's SolaraViz is (a model per session, play/step/reset controls, components
 that redraw when the model moves on), but with our own components because the page needs
 what SolaraViz does not offer: a scenario preset picker, an error message next to the
-control that caused it, and drawing off the page's thread. Every piece of state here lives
-in this component's hooks, so each browser session has its own model and its own controls.
+control that caused it, drawing off the page's thread, a run that says how it differs from
+its preset, a link and a scenario file that bring it back, and a factory drill-down. Every
+piece of state lives in this component's hooks, so each browser session has its own model.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
+import pandas as pd
 import solara
 
 from model.scenario import Scenario
-from viz import controls
-from viz.live import DRAWERS, STEP_CHOICES, Frame, LiveDriver
-from viz.widgets import TextControl
+from viz import controls, figspec
+from viz.live import DRAWERS, STEP_CHOICES, Chart, Frame, KeyFigure, LiveDriver
+from viz.widgets import FigureBox, TextControl
 
 CHART_TITLES = {
     "labor_gap": "Labour gap",
@@ -25,6 +28,14 @@ CHART_TITLES = {
     "status": "North Korean workers by status",
     "crossings": "Border crossings",
 }
+
+GAP_EXPLAINED = (
+    "The labour gap counts positions in operating factories that nobody staffs that day. "
+    "A position that is cut, or that belongs to a factory that shut, is no longer open: it "
+    "drops out of the gap and counts as a position lost. So the gap can close because "
+    "factories shut; read it together with positions lost. An \u00d7 marks a factory shutting "
+    "(hover for which and why; click it for its story)."
+)
 
 
 @solara.component
@@ -47,7 +58,7 @@ def RunControls(driver: LiveDriver, frame: solara.Reactive[Frame | None], on_res
 
     with solara.Card(classes=["lf-card"]):
         with solara.Row(classes=["lf-date-row"], style={"align-items": "baseline"}):
-            solara.Text(f.date.strftime("%d %b %Y").lstrip("0") if f else "…", classes=["lf-date"])
+            solara.Text(figspec.day_text(f.date) if f else "…", classes=["lf-date"])
             if f and f.n_days:
                 solara.Text(f"day {f.day:,} of {f.n_days:,}", classes=["lf-day"])
             if f and f.busy:
@@ -85,7 +96,12 @@ def RunControls(driver: LiveDriver, frame: solara.Reactive[Frame | None], on_res
 
 @solara.component
 def ParameterControls(
-    texts: dict[str, str], errors: dict[str, str], on_text, general: str | None
+    texts: dict[str, str],
+    errors: dict[str, str],
+    on_text,
+    on_mode,
+    general: str | None,
+    mode_note: str,
 ) -> None:
     """The parameters people ask about first, grouped, each with its own error message."""
     if general:
@@ -99,10 +115,12 @@ def ParameterControls(
                     solara.ToggleButtonsSingle(
                         value=texts[c.name],
                         values=["none", "gradual", "abrupt"],
-                        on_value=lambda v, name=c.name: on_text(name, v),
+                        on_value=on_mode,
                         dense=True,
                         classes=["lf-mode"],
                     )
+                    if mode_note:
+                        solara.Info(mode_note, dense=True, classes=["lf-mode-note"])
                     continue
                 TextControl(
                     c.label,
@@ -115,46 +133,114 @@ def ParameterControls(
 
 
 @solara.component
-def ChartGrid(frame: solara.Reactive[Frame | None]) -> None:
-    """The live charts, each with a caption that states its latest numbers."""
-    f = frame.value
-    with solara.Div(classes=["lf-grid"]):
-        for name in DRAWERS:
-            picture = f.pictures.get(name) if f else None
-            with solara.Div(classes=["lf-chart", f"lf-chart-{name}"]):
-                if picture is None:
-                    solara.Text(f"{CHART_TITLES[name]}: drawing…", classes=["lf-caption"])
-                    continue
-                solara.Image(picture.png, classes=["lf-img"])
-                solara.Text(picture.caption, classes=["lf-caption"])
-        if f and f.headline:
-            with solara.Div(classes=["lf-chart", "lf-headline"]):
-                solara.Text(f"The run so far ({f.scenario.replace('_', ' ')})", classes=["lf-h"])
-                rows = "".join(
-                    f"<tr><td>{html.escape(k)}</td><td class='n'>{html.escape(v)}</td></tr>"
-                    for k, v in f.headline
-                )
-                solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["lf-table"])
+def ChartBox(name: str, chart: Chart | None, on_pick: Callable[[int], None] | None = None):
+    """One live chart, or a placeholder until it is first drawn."""
+    if chart is None:
+        with solara.Div(classes=["lf-chart", f"lf-chart-{name}"]):
+            solara.Text(f"{CHART_TITLES[name]}: drawing…", classes=["lf-caption"])
+        return
+    FigureBox(chart.spec, [f"lf-chart-{name}"], chart.caption, on_pick)
 
 
 @solara.component
-def LiveView(presets: dict[str, Scenario]) -> None:
+def KeyFigures(figures: tuple[KeyFigure, ...]) -> None:
+    """Factories shut, positions lost, labour gap, workers in China: each with its date."""
+    with solara.Div(classes=["lf-keys"]):
+        for k in figures:
+            with solara.Div(classes=["lf-key"], attributes={"title": k.meaning}):
+                solara.Text(k.label, classes=["lf-key-label"])
+                solara.Text(k.value, classes=["lf-key-value"])
+                solara.Text(k.when, classes=["lf-key-when"])
+
+
+@solara.component
+def FactoryStory(driver: LiveDriver, factory: int, frame: Frame, on_close) -> None:
+    """One factory week by week: staffing (and hours), wages, cash, and why it shut."""
+    story = solara.use_memo(lambda: driver.factory_story(factory), [factory, frame.run, frame.day])
+    with solara.Card(classes=["lf-card", "lf-story"]):
+        if story is None:
+            solara.Text(f"No factory {factory} in this run.", classes=["lf-help"])
+            return
+        history, shut = story
+        table = frame.charts.get("factory_map")
+        sector = ""
+        if table is not None:
+            for pts in table.spec.points:
+                if pts.ids and factory in pts.ids:
+                    text = pts.text[list(pts.ids).index(factory)]
+                    sector = text.split(":")[0].split("(")[-1].rstrip(")")
+        if shut:
+            fate = (
+                f"shut on {figspec.day_text(pd.Timestamp(shut['date']).date())}: "
+                f"{figspec._reason(shut['reason'])}; "
+                f"{int(shut['positions']):,} positions, {int(shut['cn_jobs_lost']):,} Chinese "
+                f"jobs lost, {int(shut['nk_sent_home']):,} North Korean workers sent home"
+            )
+        else:
+            fate = f"operating on {figspec.day_text(frame.date)}"
+        with solara.Row(style={"align-items": "baseline"}):
+            solara.Text(f"Factory {factory}" + (f" ({sector})" if sector else ""), classes=["lf-h"])
+            solara.Text(fate, classes=["lf-story-fate"])
+            solara.Button("Close", icon_name="mdi-close", on_click=on_close, text=True)
+        if len(history) == 0:
+            solara.Text("No week recorded yet: step the run forward.", classes=["lf-help"])
+            return
+        windows = figspec.policy_windows([frame.run_scenario]) if frame.run_scenario else ()
+        specs = figspec.factory_history_figures(history, shut, windows)
+        with solara.Div(classes=["lf-grid"]):
+            for spec in specs:
+                FigureBox(spec, [f"lf-story-{spec.key}"], height=320)
+
+
+@solara.component
+def RunTitle(base: Scenario, changed: dict, seed: int) -> None:
+    """Which run the charts show: a preset, or 'modified from' one with what was changed."""
+    with solara.Div(classes=["lf-run-title"]):
+        solara.Text(controls.run_name(base, changed).capitalize(), classes=["lf-run-name"])
+        solara.Text(f"{base.title} · seed {seed}", classes=["lf-run-sub"])
+        if changed:
+            items = "".join(
+                f"<li>{html.escape(t)}</li>" for t in controls.changes_text(base, changed)
+            )
+            solara.HTML(tag="ul", unsafe_innerHTML=items, classes=["lf-changes"])
+
+
+@solara.component
+def LiveView(
+    presets: dict[str, Scenario],
+    link: controls.Link | None = None,
+    on_link: Callable[[str], None] | None = None,
+    on_add: Callable[[Scenario, Scenario], None] | None = None,
+) -> None:
     """A scenario preset, its parameters, and one run of it played out."""
-    first = next(iter(presets))
-    preset = solara.use_reactive(first)
-    texts = solara.use_reactive(controls.texts_of(presets[first]))
-    seed_text = solara.use_reactive("1")
+    link = link or controls.from_query("", presets)
+    preset = solara.use_reactive(link.preset)
+    texts = solara.use_reactive(link.texts)
+    seed_text = solara.use_reactive(str(link.seed))
+    mode_note = solara.use_reactive("")
     frame = solara.use_reactive(None)
+    picked = solara.use_reactive(None)
     driver = solara.use_memo(lambda: LiveDriver(frame.set), [])
     base = presets[preset.value]
     reading = solara.use_memo(lambda: controls.read(base, texts.value), [preset.value, texts.value])
     seed = _seed(seed_text.value)
+    changed = controls.changes(base, reading.scenario) if reading.ok else {}
+    valid = solara.use_ref(base)  # the last run the controls described without an error
+    if reading.ok:
+        valid.current = reading.scenario
 
     def start() -> None:
-        driver.rebuild(presets[first], 1, keep_day=False)
+        first = controls.read(presets[link.preset], link.texts)
+        driver.rebuild(first.scenario if first.ok else presets[link.preset], link.seed, False)
         return driver.close  # the session ends: stop its thread
 
     solara.use_effect(start, [])
+
+    def share() -> None:  # the page's address says what is shown
+        if on_link is not None and reading.ok and seed is not None:
+            on_link(controls.query_of(preset.value, changed, seed))
+
+    solara.use_effect(share, [preset.value, texts.value, seed_text.value])
 
     def apply(new_texts: dict[str, str], scenario: Scenario, new_seed: int | None) -> None:
         r = controls.read(scenario, new_texts)
@@ -164,12 +250,20 @@ def LiveView(presets: dict[str, Scenario]) -> None:
     def on_text(name: str, value: str) -> None:
         new = {**texts.value, name: value}
         texts.set(new)
+        mode_note.set("")
+        apply(new, base, seed)
+
+    def on_mode(mode: str) -> None:
+        new, note = controls.with_mode(base, texts.value, mode)
+        texts.set(new)
+        mode_note.set(note)
         apply(new, base, seed)
 
     def on_preset(name: str) -> None:
         preset.set(name)
         new = controls.texts_of(presets[name])
         texts.set(new)
+        mode_note.set("")
         apply(new, presets[name], seed)
 
     def on_seed(value: str) -> None:
@@ -179,6 +273,9 @@ def LiveView(presets: dict[str, Scenario]) -> None:
     def on_reset() -> None:
         if reading.ok and seed is not None:
             driver.rebuild(reading.scenario, seed, keep_day=False)
+
+    def toml() -> bytes:
+        return controls.scenario_toml(base, valid.current, seed or 1).encode()
 
     with solara.Row(
         classes=["lf-live"], style={"align-items": "flex-start", "flex-wrap": "nowrap"}
@@ -202,14 +299,63 @@ def LiveView(presets: dict[str, Scenario]) -> None:
                     hint="same seed, same run",
                     classes=["lf-input-seed"],
                 )
-                if not reading.ok:
+                if link.ignored:
                     solara.Warning(
-                        "Charts show the last valid parameters until the errors are fixed.",
+                        "The link asked for what this app does not know, left out: "
+                        + ", ".join(link.ignored),
                         dense=True,
                     )
-            ParameterControls(texts.value, reading.errors, on_text, reading.general)
+                # always there (what they offer is the last valid run), so the page does not
+                # jump while a field is being fixed
+                with solara.Row(classes=["lf-buttons"]):
+                    with solara.Div(classes=["lf-toml"]):
+                        solara.FileDownload(
+                            toml,
+                            filename=f"{base.name}{'_modified' if changed else ''}.toml",
+                            label="Scenario file (TOML)",
+                            mime_type="application/toml",
+                        )
+                    if on_add is not None:
+                        solara.Button(
+                            "Add to comparison",
+                            icon_name="mdi-playlist-plus",
+                            on_click=lambda: on_add(base, valid.current),
+                            outlined=True,
+                            disabled=not reading.ok,
+                            classes=["lf-add"],
+                        )
+                solara.Text(
+                    "The page's address holds this run: copy it to share.", classes=["lf-help"]
+                )
+            ParameterControls(
+                texts.value, reading.errors, on_text, on_mode, reading.general, mode_note.value
+            )
         with solara.Column(classes=["lf-main"]):
-            ChartGrid(frame)
+            RunTitle(base, changed, seed or 1)
+            f: Frame | None = frame.value
+            if f and f.key_figures:
+                KeyFigures(f.key_figures)
+            if not reading.ok:
+                solara.Warning(
+                    "Charts show the last valid parameters: fix the fields marked in red.",
+                    classes=["lf-stale-banner"],
+                )
+            solara.Text(GAP_EXPLAINED, classes=["lf-help", "lf-gap-help"])
+            with solara.Div(classes=["lf-grid", "lf-stale" if not reading.ok else "lf-fresh"]):
+                for name in DRAWERS:
+                    chart = f.charts.get(name) if f else None
+                    ChartBox(name, chart, on_pick=picked.set)
+            if f and picked.value is not None:
+                FactoryStory(driver, picked.value, f, lambda: picked.set(None))
+            if f and f.headline:
+                with solara.Div(classes=["lf-chart", "lf-headline"]):
+                    shown = controls.run_name(base, changed) if reading.ok else "last valid run"
+                    solara.Text(f"The run so far ({shown})", classes=["lf-h"])
+                    rows = "".join(
+                        f"<tr><td>{html.escape(k)}</td><td class='n'>{html.escape(v)}</td></tr>"
+                        for k, v in f.headline
+                    )
+                    solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["lf-table"])
 
 
 def _seed(text: str) -> int | None:
