@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from cli import many_runs, single_run, views
+from cli import many_runs, robustness, single_run, views
 from cli.common import EXIT_BAD_INPUT, EXIT_RUNS_FAILED
 from experiments.errors import RunsFailed
 from model.errors import InputError
@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     single_run.add_commands(sub)
     many_runs.add_commands(sub)
     views.add_commands(sub)
+    robustness.add_commands(sub)
     return top
 
 
