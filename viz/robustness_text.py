@@ -98,21 +98,23 @@ def box_words(flip: Flip, limit: int = BOX_LIMITS_SHOWN) -> str:
     return text
 
 
-def flip_sentence(result: RobustnessResult, flip: Flip) -> str:
-    """Where the conclusion does not hold, with PRIM's coverage and density, or why not."""
+def flip_sentence(result: RobustnessResult, flip: Flip, driver_said: bool = False) -> str:
+    """Where the conclusion does not hold, with PRIM's coverage and density, or why not
+    (naming the strongest driver then, unless the sentence before did)."""
     if not flip.flips:
         return "It holds in every plausible world drawn."
     n = flip.exceptions
-    worlds = "world" if n == 1 else "worlds"
+    other = "The 1 other world" if n == 1 else f"The {n} other worlds"
     if flip.box is None:
-        return f"The {n} other {worlds}: {flip.note}."
+        return f"{other}: {flip.note}."
     box = flip.box
     inside = round(box.coverage * n)
     if box.density < GOOD_BOX_DENSITY or not flip.restrictions:
-        driver = strongest_driver(result, flip.contrast, flip.metric)
+        driver = "" if driver_said else strongest_driver(result, flip.contrast, flip.metric)
         return (
-            f"The {n} other {worlds} fit no simple range of the assumptions (the best box "
-            f"PRIM finds holds {inside} of them at a density of {box.density:.0%}){driver}."
+            f"{other} {'fits' if n == 1 else 'fit'} no simple range of the assumptions (the "
+            f"best box PRIM finds holds {inside} of them at a density of {box.density:.0%})"
+            f"{driver}."
         )
     return (
         f"The exceptions are worlds where {box_words(flip)}: {inside} of the {n} exceptions "
@@ -180,7 +182,7 @@ def robust_finding(result: RobustnessResult, contrast: Contrast, metric: str) ->
             text = (
                 f"{label}: it depends on the assumptions: {more} under {a} than under {b} in "
                 f"{agree} of {worlds} plausible worlds, not in {worlds - agree} ({spread})"
-                f"{driver}. {flip_sentence(result, flip)}"
+                f"{driver}. {flip_sentence(result, flip, driver_said=True)}"
             )
     return RobustFinding(text, contrast, metric, agree, worlds, median, q10, q90, numbers)
 
