@@ -18,6 +18,7 @@ import solara.server.settings
 from viz.compare_view import CompareView
 from viz.controls import presets
 from viz.live_view import LiveView
+from viz.robustness_view import RobustnessView
 
 # Served over http on 127.0.0.1, Solara warns at every page load that it cannot set a
 # samesite=none cookie (needed only inside iframes): noise that hides real problems in the log.
@@ -46,3 +47,5 @@ def Page() -> None:
                 LiveView(scenarios)
             with solara.lab.Tab("Compare scenarios", classes=["lf-tab-compare"]):
                 CompareView(scenarios)
+            with solara.lab.Tab("Robustness", classes=["lf-tab-robustness"]):
+                RobustnessView(scenarios)
