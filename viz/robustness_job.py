@@ -4,8 +4,9 @@ As ``viz.compare_job`` does for a comparison: the runs go to a forkserver proces
 through the one run driver and come back one by one; at most every couple of seconds the
 ensemble is read again from the runs so far (``RobustnessResult.from_records`` works on a
 partial set) and its figures redrawn, so the bands across worlds and the contrasts' spread
-fill in as worlds finish. Worlds are submitted one after another, every scenario and seed
-of a world together, so each finished world adds a whole contrast.
+fill in as worlds finish. Worlds are submitted one after another, every scenario and seed of
+a world together, so each finished world adds a whole contrast. Reading an ensemble costs
+more than reading a comparison, so the wait between redraws grows with what the last took.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from viz.robustness_text import robust_findings, scenario_words
 
 MIN_WORLDS_TO_DRAW = 3
 """Contrasts' drivers need a few worlds before the figure says anything."""
+REDRAW_SHARE = 4.0
+"""After a redraw that took t seconds the next waits at least 4t: reading the ensemble
+(bootstrap, PRIM, figures) takes seconds, and the runs should keep most of the CPU."""
 
 
 @dataclass(frozen=True)
@@ -140,22 +144,25 @@ class RobustnessJob:
     def _run(self) -> None:
         started = time.perf_counter()
         records: list[RunRecord] = []
-        last_draw, per_world = 0.0, len(self.ensemble.scenarios) * self.ensemble.replicates
-        drawn_worlds = -1
+        per_world = len(self.ensemble.scenarios) * self.ensemble.replicates
+        next_draw, drawn_worlds = 0.0, -1
 
         def arrived(record: RunRecord) -> None:
-            nonlocal last_draw, drawn_worlds
+            nonlocal next_draw, drawn_worlds
             records.append(record)
             progress = dataclasses.replace(
                 self.progress, done=len(records), elapsed=_since(started)
             )
             complete = len(records) == progress.total
             worlds = len(records) // per_world  # about the worlds done: runs come world by world
-            due = worlds > drawn_worlds and time.perf_counter() - last_draw > REDRAW_SECONDS
+            due = worlds > drawn_worlds and time.perf_counter() >= next_draw
             if complete or due or progress.result is None:
+                drawing = time.perf_counter()
                 result = RobustnessResult.from_records(self.ensemble, records)
                 progress = dataclasses.replace(progress, result=result, **_shown(result))
-                last_draw, drawn_worlds = time.perf_counter(), worlds
+                took = time.perf_counter() - drawing
+                next_draw = time.perf_counter() + max(REDRAW_SECONDS, REDRAW_SHARE * took)
+                drawn_worlds = worlds
             self._send(progress)
 
         pool = _pool(self._workers)
