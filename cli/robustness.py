@@ -132,7 +132,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 # --- the brief's ensemble (laborflow brief) ----------------------------------------------
 
-BRIEF_WORLDS = 40
+BRIEF_WORLDS = 30
 """Worlds in the brief's ensemble by default: keeps `make run` within 3 minutes on 2 cores
 (bench/bench_robustness.py measures it)."""
 BRIEF_WORLD_SEEDS = 2

@@ -86,6 +86,8 @@ BOOTSTRAP = 400
 """Bootstrap resamples of the worlds for the drivers' intervals (seeded: same tables always)."""
 MIN_WORLDS_FOR_BOX = 10
 """PRIM needs some worlds to peel; with fewer the flip box is not looked for."""
+MIN_EXCEPTIONS_FOR_BOX = 3
+"""A box around one or two worlds describes those worlds, not a condition."""
 FLIP_BOX_DENSITY = 0.9
 """The flip box is the widest PRIM box in which at least this share of worlds flip."""
 PRUNE_SIGNIFICANCE = 0.05
@@ -737,6 +739,11 @@ def find_flip(
         return dataclasses.replace(flip, note="never flips in the plausible ranges")
     if exceptions.all():
         return dataclasses.replace(flip, note="no conclusion to flip: as many worlds each way")
+    if flip.exceptions < MIN_EXCEPTIONS_FOR_BOX:
+        return dataclasses.replace(
+            flip, note=f"too few to find a pattern in (PRIM needs at least "
+            f"{MIN_EXCEPTIONS_FOR_BOX})"
+        )  # fmt: skip
     if len(values) < MIN_WORLDS_FOR_BOX:
         return dataclasses.replace(
             flip, note=f"too few worlds ({len(values)}) to look for a box; at least "

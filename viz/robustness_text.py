@@ -44,6 +44,16 @@ def scenario_words(name: str) -> str:
     return name.split("#")[0].replace("_", " ")
 
 
+def assumption_words(name: str) -> str:
+    """A parameter as a sentence names it: 'the local labour pool', 'the number of
+    factories' (a count whose label is its unit), 'the Chinese wage'."""
+    spec = PARAMS_BY_NAME[name]
+    label = in_sentence(spec.label)
+    if spec.unit and label.lower().endswith(spec.unit):
+        return f"the number of {label}"
+    return f"the {label}"
+
+
 def in_sentence(label: str) -> str:
     """A label inside a sentence: 'Local labour pool' -> 'local labour pool', but
     'Chinese wage' stays."""
@@ -74,7 +84,7 @@ def _value_text(name: str, value: Any) -> str:
 
 def restriction_words(r: Restriction) -> str:
     """'the local labour pool is at least 0.79 people per worker' (or at most, or between)."""
-    label = in_sentence(PARAMS_BY_NAME[r.parameter].label)
+    label = assumption_words(r.parameter)
     spec = PARAMS_BY_NAME[r.parameter]
     low, high = r.low, r.high
     if spec.kind == "int":  # PRIM cuts between whole values: name the whole values inside
@@ -82,10 +92,10 @@ def restriction_words(r: Restriction) -> str:
         high = None if high is None else int(float(high) // 1)
     if low is not None and high is not None:
         low_text, high_text = _value_text(r.parameter, low), _value_text(r.parameter, high)
-        return f"the {label} is between {low_text} and {high_text}"
+        return f"{label} is between {low_text} and {high_text}"
     if low is not None:
-        return f"the {label} is at least {_value_text(r.parameter, low)}"
-    return f"the {label} is at most {_value_text(r.parameter, high)}"
+        return f"{label} is at least {_value_text(r.parameter, low)}"
+    return f"{label} is at most {_value_text(r.parameter, high)}"
 
 
 def box_words(flip: Flip, limit: int = BOX_LIMITS_SHOWN) -> str:
@@ -106,7 +116,8 @@ def flip_sentence(result: RobustnessResult, flip: Flip, driver_said: bool = Fals
     n = flip.exceptions
     other = "The 1 other world" if n == 1 else f"The {n} other worlds"
     if flip.box is None:
-        return f"{other}: {flip.note}."
+        driver = "" if driver_said else strongest_driver(result, flip.contrast, flip.metric)
+        return f"{other}: {flip.note}{driver}."
     box = flip.box
     inside = round(box.coverage * n)
     if box.density < GOOD_BOX_DENSITY or not flip.restrictions:
@@ -132,7 +143,7 @@ def strongest_driver(result: RobustnessResult, contrast: Contrast, metric: str) 
     top = table.iloc[0]
     if not (top.lo > 0 or top.hi < 0):
         return "; no single assumption moves it clearly"
-    label = in_sentence(PARAMS_BY_NAME[top.parameter].label)
+    label = assumption_words(top.parameter)
     return (
         f"; it moves most with {label} (rank correlation {top.rho:+.2f}, 95% interval "
         f"{top.lo:+.2f} to {top.hi:+.2f})"
