@@ -11,15 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from experiments.robustness import (
-    Contrast,
-    RobustnessResult,
-    _rank_correlations,
-    article_contrasts,
-    build_ensemble,
-    plausible_axes,
-    robustness,
-)
+from experiments.robustness import RobustnessResult, build_ensemble, plausible_axes, robustness
+from experiments.robustness_tables import Contrast, _rank_correlations, article_contrasts
 from model.errors import ArgumentError, ScenarioError
 from model.metrics import SUMMARY, direction
 from model.parameters import POLICY_PARAMETERS
@@ -232,3 +225,11 @@ def test_within_a_world_the_scenarios_share_every_value_but_the_policy(in_one_pr
     changed = {k for k in sq.params if sq.params[k] != gradual.params[k]}
     assert changed and changed <= POLICY_PARAMETERS
     assert sq.params["start_date"] == dt.date(2019, 5, 1)
+
+
+def test_assumptions_are_named_as_a_sentence_names_them() -> None:
+    from viz.robustness_text import assumption_words
+
+    assert assumption_words("n_factories") == "the number of factories"
+    assert assumption_words("viable_staffing_share") == "the viable staffing share"
+    assert assumption_words("cn_wage_yuan_per_month") == "the Chinese wage"

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from experiments.robustness import Contrast, RobustnessResult
+from experiments.robustness import RobustnessResult
+from experiments.robustness_tables import Contrast
 from model import metrics
 from model.parameters import PARAMS_BY_NAME
 from viz import charts

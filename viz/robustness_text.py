@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.robustness import Contrast, Flip, Restriction, RobustnessResult
+from experiments.robustness import RobustnessResult
+from experiments.robustness_tables import Contrast, Flip, Restriction
 from model import metrics
 from model.parameters import PARAMS_BY_NAME, number_text
 
@@ -49,7 +50,7 @@ def assumption_words(name: str) -> str:
     factories' (a count whose label is its unit), 'the Chinese wage'."""
     spec = PARAMS_BY_NAME[name]
     label = in_sentence(spec.label)
-    if spec.unit and label.lower().endswith(spec.unit):
+    if spec.kind == "int" and spec.unit and label.lower().endswith(spec.unit):
         return f"the number of {label}"
     return f"the {label}"
 
