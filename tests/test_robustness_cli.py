@@ -24,6 +24,12 @@ def town(tmp_path_factory) -> list[str]:
     return [str(p) for p in town_files(tmp_path_factory.mktemp("town"))]
 
 
+@pytest.fixture(scope="module")
+def fresh(town) -> RobustnessResult:
+    """The ENSEMBLE run in this process, in memory: what every other way must equal."""
+    return robustness(town, worlds=3, replicates=1, seed=5, jobs=1)
+
+
 def refused(capsys, argv: list[str], out: Path, needle: str) -> None:
     assert main([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -75,7 +81,7 @@ def test_the_brief_refuses_a_bad_ensemble_before_any_run(tmp_path: Path, capsys)
 
 
 def test_a_failed_run_is_stored_and_resume_finishes_the_ensemble(
-    tmp_path: Path, capsys, monkeypatch, town
+    tmp_path: Path, capsys, monkeypatch, town, fresh
 ) -> None:
     out = tmp_path / "ensemble"
     monkeypatch.setenv(FAIL_ENV, "000001-000,000005-000")
@@ -92,7 +98,6 @@ def test_a_failed_run_is_stored_and_resume_finishes_the_ensemble(
     printed = capsys.readouterr().out
     worlds = pd.read_parquet(out / "worlds.parquet")
     assert len(worlds) == 9 and set(worlds.status) == {"ok"}
-    fresh = robustness(town, worlds=3, replicates=1, seed=5, jobs=1)
     pd.testing.assert_frame_equal(worlds, fresh.runs, check_dtype=False)
 
     metrics = [m.name for m in SUMMARY]
@@ -114,3 +119,13 @@ def test_the_default_scenarios_are_the_articles_three() -> None:
     from cli.robustness import article_paths
 
     assert article_paths([]) == ARTICLE
+
+
+def test_a_dask_cluster_gives_the_same_worlds(
+    tmp_path: Path, town, fresh, dask_cluster: str
+) -> None:
+    out = tmp_path / "dask"
+    argv = ["robustness", *town, *ENSEMBLE[:-2], "--scheduler", dask_cluster, "--out", str(out)]
+    assert main(argv) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "worlds.parquet"), fresh.runs,
+                                  check_dtype=False)  # fmt: skip
