@@ -116,7 +116,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     print(format_robustness(result))
     print(
         f"wrote {out}/worlds.parquet (one row per world x scenario x seed), robustness.csv "
-        "(contrasts), levels.csv, regret.csv, drivers.csv, flips.csv"
+        "(contrasts), levels.csv, regret.csv, best.csv (each world's best scenario), drivers.csv, "
+        "flips.csv"
     )
     if tally.failed:
         for run_id, error in tally.failures[:3]:

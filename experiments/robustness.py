@@ -649,6 +649,7 @@ class RobustnessResult:
             ("regret.csv", _labelled(self.regret), "csv"),
             ("drivers.csv", _labelled(self.driver_table), "csv"),
             ("flips.csv", _labelled(self.flip_table), "csv"),
+            ("best.csv", self.best.reset_index(), "csv"),
         ):
             write = frame.to_parquet if kind == "parquet" else frame.to_csv
             write_atomic(folder / name, lambda tmp, write=write: write(tmp, index=False))

@@ -103,7 +103,8 @@ def test_a_failed_run_is_stored_and_resume_finishes_the_ensemble(
     metrics = [m.name for m in SUMMARY]
     assert set(metrics) <= set(worlds.columns)
     assert set(fresh.ensemble.assumptions) <= set(worlds.columns)
-    for table in ("robustness.csv", "levels.csv", "regret.csv", "drivers.csv", "flips.csv"):
+    tables = ("robustness.csv", "levels.csv", "regret.csv", "best.csv", "drivers.csv", "flips.csv")
+    for table in tables:
         assert (out / table).is_file(), table
     contrasts = pd.read_csv(out / "robustness.csv")
     assert {"label", "unit", "better", "share_better", "seed_width"} <= set(contrasts.columns)
