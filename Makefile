@@ -39,6 +39,7 @@ test-quick: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_model.py
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_robustness.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

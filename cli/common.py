@@ -14,6 +14,8 @@ from typing import Any
 
 from model.errors import ArgumentError
 
+ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
+"""The article's question: the status quo, a gradual and an abrupt return (in scenarios/)."""
 EXIT_OK = 0
 EXIT_RUNS_FAILED = 1
 EXIT_BAD_INPUT = 2

@@ -63,7 +63,7 @@ class _SignalsRaise:
 def parser():  # -> argparse.ArgumentParser (imported here: see the module doc)
     import argparse
 
-    from cli import many_runs, single_run, views
+    from cli import many_runs, robustness, single_run, views
 
     top = argparse.ArgumentParser(
         prog="laborflow",
@@ -74,6 +74,7 @@ def parser():  # -> argparse.ArgumentParser (imported here: see the module doc)
     single_run.add_commands(sub)
     many_runs.add_commands(sub)
     views.add_commands(sub)
+    robustness.add_commands(sub)
     return top
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import (
+    ARTICLE_SCENARIOS,
     DEFAULT_SEED,
     add_set_option,
     check_jobs,
@@ -20,10 +21,17 @@ from cli.common import (
     scenarios_with_overrides,
 )
 from cli.many_runs import compare_with_progress, with_progress
+from cli.robustness import (
+    ROBUSTNESS_FOLDER,
+    add_robustness_options,
+    brief_ensemble,
+    robustness_arguments,
+    robustness_with_progress,
+    saved_robustness,
+)
 from model.errors import ArgumentError
 from model.scenario import SCENARIO_DIR
 
-ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
 ARTICLE_TITLE = "North Korean workers in Chinese factories: a gradual or an abrupt return?"
 BRIEF_REPLICATES = 20
 VALIDATION_REPLICATES = 3
@@ -59,6 +67,7 @@ def add_commands(sub: Any) -> None:
         action="store_false",
         help="leave out the appendix that checks the model against observed facts",
     )
+    add_robustness_options(brief)
     brief.set_defaults(handler=cmd_brief)
 
 
@@ -79,22 +88,28 @@ def cmd_brief(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     check_jobs(args.jobs)
     check_output_folder(args.out)
+    robust = None
     if args.source:
         comparison = Comparison.load(args.source)
+        robust = saved_robustness(args.source)
         command = _regenerate_from(comparison, args)
     else:
         paths = args.scenarios or [SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
         scenarios = scenarios_with_overrides(paths, args.overrides)
+        ensemble = brief_ensemble(scenarios, args)  # bad input is refused before any run
         comparison = compare_with_progress(scenarios, args.replicates, args.seed, args.jobs)
         command = _regenerate(paths, args)
         comparison.save(args.out / "data")  # so the brief can be checked or re-rendered (--from)
+        if ensemble is not None:
+            robust = robustness_with_progress(ensemble, args.jobs)
+            robust.save(args.out / "data" / ROBUSTNESS_FOLDER)
     title = args.title or (ARTICLE_TITLE if not args.scenarios and not args.source else None)
     title = title or "Policy brief: " + ", ".join(s.title for s in comparison.scenarios)
     sections = [_validation(comparison, args)] if args.validation else []
-    html, pdf = write_brief(comparison, args.out, title, command, sections)
+    html, pdf = write_brief(comparison, args.out, title, command, sections, robust)
     print(f"wrote {html} and {pdf}" + ("" if args.source else f" (data in {args.out / 'data'})"))
     print("Key findings:")
-    print(findings_text(comparison))
+    print(findings_text(comparison, robust))
     return 0
 
 
@@ -129,6 +144,7 @@ def _quote_path(path: Path) -> str:
 def _regenerate(paths: Sequence[Path], args: argparse.Namespace) -> str:
     parts = ["laborflow", "brief", *(_quote_path(Path(p)) for p in paths)]
     parts += ["--replicates", str(args.replicates), "--seed", str(args.seed)]
+    parts += robustness_arguments(args)
     parts += [f"--set {shlex.quote(o)}" for o in args.overrides]
     if args.title:
         parts += ["--title", shlex.quote(args.title)]

@@ -217,6 +217,19 @@ WORKER_STATUSES: tuple[str, ...] = ("nk_working", "nk_away", "nk_overstaying", "
 
 SUMMARY_BY_NAME: dict[str, Measure] = {m.name: m for m in SUMMARY}
 
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"factories_shut", "peak_labor_gap", "cn_jobs_lost", "output_lost", "extra_wage_cost"}
+)
+"""Summary metrics for which less is better for the factories and their workers; the
+others (counts of workers, totals) are neutral: more is neither better nor worse."""
+HIGHER_IS_BETTER: frozenset[str] = frozenset()
+
+
+def direction(name: str) -> int:
+    """-1 when lower is better, +1 when higher is better, 0 when neither (robustness,
+    regret: which scenario does better in a world)."""
+    return -1 if name in LOWER_IS_BETTER else 1 if name in HIGHER_IS_BETTER else 0
+
 
 def measure(name: str) -> Measure:
     """The description of a summary metric or daily series (a plain one for unknown names)."""

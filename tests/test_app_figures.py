@@ -132,7 +132,9 @@ def test_factory_history_figures_and_a_click_on_the_map(small_run):
     assert [s.key for s in specs][:1] == ["history_staff"] and "history_cash" in [
         s.key for s in specs
     ]
-    assert "understaffed" in specs[0].points[0].text[0] or "cash" in specs[0].points[0].text[0]
+    from model.factories import SHUT_REASONS
+
+    assert any(reason in specs[0].points[0].text[0] for reason in SHUT_REASONS.values())
     fig_spec = _live_specs(model, scenario)["factory_map"]
     fig = plotly_charts.to_plotly(fig_spec)
     trace = next(i for i, t in enumerate(fig.data) if t.customdata is not None)

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow  # every test reads a brief of full Dandong runs
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "brief"
 SMALL = ["--set", "n_workers=2000", "--set", "n_factories=20", "--jobs", "1"]
+SMALL += ["--worlds", "10", "--world-seeds", "1"]  # a small robustness ensemble
 # Skipped without poppler on a developer's machine; in CI (CI=true) a missing pdftotext fails.
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None and os.environ.get("CI", "").lower() != "true",
@@ -137,3 +138,42 @@ def test_missing_or_corrupt_from_is_a_clear_error(tmp_path: Path, brief, capsys)
     assert main(["brief", "--from", str(broken), "--out", str(target)]) == 2
     assert "missing bands.parquet" in capsys.readouterr().err
     assert not target.exists()
+
+
+# --- the brief leads with robustness -------------------------------------------------------
+
+
+def test_the_pdf_leads_with_findings_across_worlds_equal_to_the_ensemble(brief) -> None:
+    from experiments.robustness import RobustnessResult
+    from viz.robustness_text import amount, robust_findings
+
+    out, _ = brief
+    result = RobustnessResult.load(out / "data" / "robustness")
+    assert result.ensemble.worlds == 10 and result.worlds_done == 10
+    text = pdf_text(out / "brief.pdf")
+    findings = robust_findings(result)
+    assert len(findings) >= 5
+    for finding in findings:
+        assert " ".join(finding.text.split()) in text, finding.text
+    headline = findings[0]
+    assert headline.metric == "factories_shut"
+    assert headline.contrast.name == "abrupt_return - gradual_return"
+    row = result.contrast(headline.contrast, headline.metric)
+    assert (headline.agree, headline.worlds) == (row["agree"], row["worlds"])
+    assert headline.numbers[0] == amount("factories_shut", row["median"])
+    share = "all 10" if row["agree"] == 10 else f"{row['agree']} of 10"
+    assert "Factories shut: " in headline.text and f"in {share} plausible worlds" in headline.text
+    assert f"median {headline.numbers[0]}, 10–90% of worlds: {headline.numbers[1]} to" in text
+    order = [
+        "Across 10 plausible worlds",
+        "At the central assumptions, 3 seeds",
+        "What would change this conclusion",
+        "Table R1.",
+        "Figure R1.",
+        "Table R2.",
+        "Figures",
+    ]
+    at = [text.index(needle) for needle in order]
+    assert at == sorted(at), "the brief leads with robustness"
+    assert "plausible: 0.1 to 1" in text  # the assumptions table gives the ranges
+    assert "--worlds 10 --world-seeds 1" in text  # and the command regenerates them

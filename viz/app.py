@@ -23,6 +23,7 @@ from model.scenario import Scenario
 from viz import controls
 from viz.compare_view import CompareView
 from viz.live_view import LiveView
+from viz.robustness_view import RobustnessView
 from viz.widgets import FitCharts
 
 # Served over http on 127.0.0.1, Solara warns at every page load that it cannot set a
@@ -66,3 +67,5 @@ def Page() -> None:
                 LiveView(scenarios, link, on_link, on_add)
             with solara.lab.Tab("Compare scenarios", classes=["lf-tab-compare"]):
                 CompareView({**scenarios, **added.value}, added=list(added.value))
+            with solara.lab.Tab("Robustness", classes=["lf-tab-robustness"]):
+                RobustnessView(scenarios)

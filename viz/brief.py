@@ -20,6 +20,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from experiments.comparison import Comparison, paired_difference
+from experiments.robustness import RobustnessResult
 from model import metrics
 from model.files import make_folders, write_atomic
 from model.parameters import PARAMETERS
@@ -208,6 +209,7 @@ def assumptions(comp: Comparison) -> list[dict[str, Any]]:
             if name != base and tables[name][spec.name]["value"] != row["value"]
         ]
         sources = {tables[name][spec.name]["source"] for name in tables}
+        plausible = comp.scenarios[0].records[spec.name].plausible
         rows.append(
             {
                 "name": spec.name,
@@ -217,6 +219,7 @@ def assumptions(comp: Comparison) -> list[dict[str, Any]]:
                 "unit": spec.unit,
                 "sources": sorted(sources),
                 "status": row["status"],
+                "plausible": plausible.text() if plausible else "",
             }
         )
     return rows
@@ -239,13 +242,21 @@ def render_html(
     title: str,
     command: str,
     extra_sections: Sequence[dict[str, str]] = (),
+    robustness: RobustnessResult | None = None,
 ) -> str:
-    """The whole brief as one self-contained HTML document."""
+    """The whole brief as one self-contained HTML document; with a robustness ensemble it
+    leads with the findings across plausible worlds and what would change them."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
     )
     findings = key_findings(comp)
+    robust = None
+    if robustness is not None:
+        from viz.robustness_brief import robustness_context
+
+        robust = robustness_context(robustness)
     return env.get_template("brief.html.j2").render(
+        robust=robust,
         title=title,
         date=dt.date.today().strftime("%d %B %Y"),
         summary=summary_paragraph(comp),
@@ -268,11 +279,12 @@ def write_brief(
     title: str,
     command: str,
     extra_sections: Sequence[dict[str, str]] = (),
+    robustness: RobustnessResult | None = None,
 ) -> tuple[Path, Path]:
     """Write brief.html and brief.pdf into ``out``; each appears whole or not at all."""
     out = Path(out)
     make_folders(out)
-    html = render_html(comp, title, command, extra_sections)
+    html = render_html(comp, title, command, extra_sections, robustness)
     pdf = render_pdf(html)
     html_path, pdf_path = out / "brief.html", out / "brief.pdf"
     write_atomic(html_path, lambda p: Path(p).write_text(html, encoding="utf-8"))
@@ -307,6 +319,13 @@ def validation_section(table: pd.DataFrame) -> dict[str, str]:
     return {"title": "Appendix: validation against observed facts", "html": html}
 
 
-def findings_text(comp: Comparison) -> str:
-    """The key findings as plain text, for the terminal."""
-    return "\n".join(f"- {f.text}" for f in key_findings(comp))
+def findings_text(comp: Comparison, robustness: RobustnessResult | None = None) -> str:
+    """The key findings as plain text, for the terminal: across plausible worlds first."""
+    lines = []
+    if robustness is not None:
+        from viz.robustness_text import robust_findings
+
+        lines.append(f"Across {robustness.ensemble.worlds} plausible worlds:")
+        lines += [f"- {f.text}" for f in robust_findings(robustness)]
+        lines.append(f"At the central assumptions ({len(comp.seeds)} seeds):")
+    return "\n".join(lines + [f"- {f.text}" for f in key_findings(comp)])
