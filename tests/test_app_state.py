@@ -44,7 +44,7 @@ def test_a_fraction_in_a_whole_number_field_is_called_what_it_is():
     base = controls.presets()["status_quo"]
     texts = controls.texts_of(base)
     error = controls.read(base, {**texts, "n_workers": "12.5"}).errors["n_workers"]
-    assert error.startswith("'12.5' is not a whole number; allowed: a whole number from 1")
+    assert error.startswith("12.5 is not a whole number; write a whole number from 1 to")
     assert (
         controls.read(base, {**texts, "n_workers": "2,000.0"}).scenario.params["n_workers"] == 2000
     )
