@@ -218,6 +218,7 @@ def format_robustness(result: Any) -> str:
     from viz.robustness_text import (
         box_words,
         ensemble_words,
+        in_short,
         robust_findings,
         scenario_words,
     )
@@ -305,6 +306,6 @@ def format_robustness(result: Any) -> str:
                     f"{box_words(flip, limit=len(flip.restrictions)) or 'none'} (coverage "
                     f"{flip.box.coverage:.0%}, density {flip.box.density:.0%})"
                 )
-    lines += ["", "Findings across plausible worlds:"]
+    lines += ["", "Findings across plausible worlds:", in_short(result)]
     lines += [f"- {f.text}" for f in robust_findings(result)]
     return "\n".join(lines)

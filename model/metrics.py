@@ -218,11 +218,21 @@ WORKER_STATUSES: tuple[str, ...] = ("nk_working", "nk_away", "nk_overstaying", "
 SUMMARY_BY_NAME: dict[str, Measure] = {m.name: m for m in SUMMARY}
 
 LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {"factories_shut", "peak_labor_gap", "cn_jobs_lost", "output_lost", "extra_wage_cost"}
+    {
+        "factories_shut",
+        "factories_shut_90d",
+        "positions_lost",
+        "peak_labor_gap_after_policy",
+        "cn_jobs_lost",
+        "output_lost",
+        "extra_wage_cost",
+    }
 )
 """Summary metrics for which less is better for the factories and their workers; the
-others (counts of workers, totals) are neutral: more is neither better nor worse."""
-HIGHER_IS_BETTER: frozenset[str] = frozenset()
+others (counts of workers, totals, the other lags, the peak gap that the April holiday sets
+before any policy) are neutral: more is neither better nor worse. Robustness findings are
+stated for these."""
+HIGHER_IS_BETTER: frozenset[str] = frozenset({"cn_employment_change"})
 
 
 def direction(name: str) -> int:

@@ -108,7 +108,6 @@ def test_a_policy_window_is_shaded_and_its_end_marked(small_run):
 
 
 def test_labour_gap_chart_marks_shutdowns_and_shows_positions_lost(small_run):
-    from viz.live import with_positions_lost
 
     model, scenario = small_run
     spec = _live_specs(model, scenario)["labor_gap"]
@@ -118,7 +117,7 @@ def test_labour_gap_chart_marks_shutdowns_and_shows_positions_lost(small_run):
     shutdowns = model.shutdowns()
     assert len(shut.x) == len(shutdowns) > 0
     assert shut.text[0].startswith(f"factory {int(shutdowns.factory.iloc[0])} shut ")
-    lost = with_positions_lost(model.timeseries()).positions_lost
+    lost = model.timeseries().positions_lost
     assert lost.iloc[0] == 0 and lost.iloc[-1] > 0
 
 

@@ -145,7 +145,7 @@ def test_missing_or_corrupt_from_is_a_clear_error(tmp_path: Path, brief, capsys)
 
 def test_the_pdf_leads_with_findings_across_worlds_equal_to_the_ensemble(brief) -> None:
     from experiments.robustness import RobustnessResult
-    from viz.robustness_text import amount, robust_findings
+    from viz.robustness_text import amount, holds, in_short, robust_findings
 
     out, _ = brief
     result = RobustnessResult.load(out / "data" / "robustness")
@@ -164,8 +164,10 @@ def test_the_pdf_leads_with_findings_across_worlds_equal_to_the_ensemble(brief) 
     share = "all 10" if row["agree"] == 10 else f"{row['agree']} of 10"
     assert "Factories shut: " in headline.text and f"in {share} plausible worlds" in headline.text
     assert f"median {headline.numbers[0]}, 10–90% of worlds: {headline.numbers[1]} to" in text
+    lead = " ".join(in_short(result).split())
+    assert lead and lead in text
     order = [
-        "Across 10 plausible worlds",
+        lead,
         "At the central assumptions, 3 seeds",
         "What would change this conclusion",
         "Table R1.",
@@ -175,5 +177,13 @@ def test_the_pdf_leads_with_findings_across_worlds_equal_to_the_ensemble(brief) 
     ]
     at = [text.index(needle) for needle in order]
     assert at == sorted(at), "the brief leads with robustness"
+    firm = "What holds across 10 plausible worlds"
+    loose = "What depends on the assumptions"
+    for finding in findings:  # each under the heading its share of worlds earns
+        at = text.index(" ".join(finding.text.split()))
+        heading = firm if holds(finding) else loose
+        assert heading in text and text.index(heading) < at, finding.text
+        other = loose if holds(finding) else firm
+        assert not (other in text and text.index(heading) < text.index(other) < at)
     assert "plausible: 0.1 to 1" in text  # the assumptions table gives the ranges
     assert "--worlds 10 --world-seeds 1" in text  # and the command regenerates them

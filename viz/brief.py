@@ -74,7 +74,9 @@ FINDING_SENTENCES = (
     ("positions_lost", "Positions lost, cut or in factories that shut: {v}."),
     (
         "peak_labor_gap_after_policy",
-        "Labour gap at its worst after the policy starts, in positions nobody staffs: {v}.",
+        "Labour gap at its worst after the policy starts, in positions nobody staffs (under "
+        "the status quo this is the April holiday, when many North Korean workers are home for "
+        "three weeks): {v}.",
     ),
     ("cn_jobs_lost", "Chinese jobs lost in factories that shut (gross): {v}."),
     (
@@ -323,9 +325,14 @@ def findings_text(comp: Comparison, robustness: RobustnessResult | None = None) 
     """The key findings as plain text, for the terminal: across plausible worlds first."""
     lines = []
     if robustness is not None:
-        from viz.robustness_text import robust_findings
+        from viz.robustness_text import holds, in_short, robust_findings
 
-        lines.append(f"Across {robustness.ensemble.worlds} plausible worlds:")
-        lines += [f"- {f.text}" for f in robust_findings(robustness)]
+        found = robust_findings(robustness)
+        worlds = robustness.ensemble.worlds
+        lines.append(in_short(robustness))
+        lines.append(f"What holds across {worlds} plausible worlds:")
+        lines += [f"- {f.text}" for f in found if holds(f)]
+        lines.append("What depends on the assumptions:")
+        lines += [f"- {f.text}" for f in found if not holds(f)]
         lines.append(f"At the central assumptions ({len(comp.seeds)} seeds):")
     return "\n".join(lines + [f"- {f.text}" for f in key_findings(comp)])

@@ -88,20 +88,7 @@ def _day_label(model: LaborModel) -> str:
     return figspec.day_text(model.current_date)
 
 
-def with_positions_lost(ts: pd.DataFrame) -> pd.DataFrame:
-    """The daily series, with positions lost (cut, or in shut factories) since the start.
-
-    Taken from the model when it reports the series; else it is the positions operating
-    factories had on the first day less those they have now (the same count).
-    """
-    if "positions_lost" in ts:
-        return ts
-    first = int(ts.positions.iloc[0]) if len(ts) else 0
-    return ts.assign(positions_lost=first - ts.positions)
-
-
 def _labor_gap(model: LaborModel, ts: pd.DataFrame, horizon, windows) -> Chart:
-    ts = with_positions_lost(ts)
     spec = figspec.labour_gap_figure(ts, windows, horizon, model.shutdowns())
     gap = int(ts.labor_gap.iloc[-1]) if len(ts) else 0
     positions = int(ts.positions.iloc[-1]) if len(ts) else 0
@@ -151,7 +138,6 @@ def key_figures(model: LaborModel, ts: pd.DataFrame) -> tuple[KeyFigure, ...]:
     """The strip at the top: factories shut, positions lost, labour gap, workers in China."""
     s = model.summary()
     today = _day_label(model)
-    ts = with_positions_lost(ts)
     first = s["first_shutdown"]
     gap_now = int(ts.labor_gap.iloc[-1]) if len(ts) else 0
     peak = f"peak {s['peak_labor_gap']:,} on {_iso_words(s['peak_labor_gap_date'])}"

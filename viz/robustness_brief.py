@@ -19,6 +19,8 @@ from viz.robustness_text import (
     amount,
     ensemble_words,
     flip_sentence,
+    holds,
+    in_short,
     restriction_words,
     robust_findings,
     scenario_words,
@@ -149,6 +151,9 @@ def robustness_context(result: RobustnessResult) -> dict[str, Any]:
     ]
     return {
         "lead": ensemble_words(result),
+        "in_short": in_short(result),
+        "holding": [f.text for f in robust_findings(result) if holds(f)],
+        "depending": [f.text for f in robust_findings(result) if not holds(f)],
         "findings": [f.text for f in robust_findings(result)],
         "headline": {
             "label": m.label,

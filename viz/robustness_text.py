@@ -209,6 +209,54 @@ def robust_findings(result: RobustnessResult) -> list[RobustFinding]:
     return found
 
 
+def holds(finding: RobustFinding) -> bool:
+    """A conclusion shared by at least ``ROBUST_SHARE`` of the worlds."""
+    return finding.agree >= ROBUST_SHARE * finding.worlds
+
+
+def _better(finding: RobustFinding) -> bool:
+    """Whether the contrast's conclusion is good news for its first scenario."""
+    return finding.median * metrics.direction(finding.metric) > 0
+
+
+def _join(labels: list[str]) -> str:
+    """Labels in a sentence: 'A and on B', or 'A, B and C'."""
+    words = [in_sentence(metrics.measure(name).label) for name in labels]
+    if len(words) == 1:
+        return words[0]
+    return (
+        ", ".join(words[:-1]) + " and on " + words[-1]
+        if len(words) == 2
+        else (", ".join(words[:-1]) + " and " + words[-1])
+    )
+
+
+def in_short(result: RobustnessResult) -> str:
+    """The headline contrast in two sentences: on which metrics one policy does better or
+    worse across the plausible worlds, and on which that depends on the assumptions (the
+    brief's and the command's first words)."""
+    headline, _ = result.headline
+    found = [f for f in robust_findings(result) if f.contrast == headline]
+    a, b = scenario_words(headline.scenario), scenario_words(headline.reference)
+    worlds = found[0].worlds if found else result.ensemble.worlds
+    firm = [f for f in found if holds(f) and f.median != 0]
+    loose = [f for f in found if not holds(f)]
+    text = []
+    if firm:
+        share = f"all {worlds}" if all(f.agree == f.worlds for f in firm) else "nearly all"
+        worse = [f.metric for f in firm if not _better(f)]
+        better = [f.metric for f in firm if _better(f)]
+        parts = [f"worse than a {b} on {_join(worse)}"] if worse else []
+        parts += [f"better{'' if worse else f' than a {b}'} on {_join(better)}"] if better else []
+        text.append(f"In {share} plausible worlds an {a} does " + "; it does ".join(parts) + ".")
+    if loose:
+        text.append(
+            f"Whether it does better or worse on {_join([f.metric for f in loose])} depends "
+            "on the assumptions."
+        )
+    return " ".join(text)
+
+
 def ensemble_words(result: RobustnessResult) -> str:
     """How the worlds were drawn, in one sentence (the brief's and the command's lead)."""
     e = result.ensemble
