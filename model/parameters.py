@@ -272,9 +272,28 @@ POLICY_PARAMETERS = frozenset(p.name for p in PARAMETERS if p.group == P)
 everything else describes the world the policy meets."""
 
 
+RETIRED: dict[str, str] = {
+    "productivity_yuan_per_worker_month": "value added is now per hour worked: use "
+    "value_added_yuan_per_hour",
+    "fixed_cost_share": "costs are now an overhead and a cost per position: use "
+    "overhead_yuan_per_month, overhead_yuan_per_position_month and "
+    "line_cost_yuan_per_position_month",
+    "viable_staffing_share": "factories now shut when going on is worth less than closing "
+    "(docs/odd.md), not below a staffing share: remove it",
+    "max_understaffed_days": "factories now shut when going on is worth less than closing "
+    "(docs/odd.md), not after a number of days: remove it",
+    "max_downsizing_share_per_week": "factories now cut the open positions that would lose "
+    "money each month, without a weekly cap: remove it",
+}
+"""Parameters the economics rework removed, with what replaced them: an old scenario file
+is told what to change instead of meeting 'unknown parameter'."""
+
+
 def lookup(name: str, where: str, field_name: str) -> Param:
     """The parameter called ``name`` (or an earlier name of it); else a one-line error."""
     spec = PARAMS_BY_NAME.get(ALIASES.get(name, name))
+    if spec is None and name in RETIRED:
+        raise ScenarioError(f"{where}: {field_name}: retired parameter; {RETIRED[name]}")
     if spec is None:
         close = difflib.get_close_matches(name, PARAMS_BY_NAME, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

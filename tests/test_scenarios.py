@@ -10,7 +10,7 @@ import pytest
 
 from model import LaborModel
 from model.errors import ScenarioError
-from model.parameters import PARAMETERS, POLICY_PARAMETERS
+from model.parameters import PARAMETERS, PARAMS_BY_NAME, POLICY_PARAMETERS, RETIRED
 from model.scenario import (
     Scenario,
     defaults,
@@ -244,3 +244,20 @@ def test_command_line_assignments_parse_as_toml() -> None:
     assert parse_assignment("repatriation_mode=gradual") == ("repatriation_mode", "gradual")
     with pytest.raises(ScenarioError, match="expected key=value"):
         parse_assignment("n_workers")
+
+
+@pytest.mark.parametrize("name", sorted(RETIRED))
+def test_a_parameter_the_economics_retired_says_what_replaced_it(tmp_path: Path, name: str) -> None:
+    """A scenario file written before the rework is told what to change, in one line."""
+    write(
+        tmp_path, f'[scenario]\nextends = "status_quo.toml"\n[parameters]\n{name} = 1', "old.toml"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "old.toml")
+    message = str(caught.value)
+    assert f"old.toml: parameters.{name}: retired parameter; " in message
+    assert "\n" not in message and name not in PARAMS_BY_NAME
+    for named in message.split("retired parameter; ")[1].split():  # what it points to exists
+        word = named.strip(",:;")
+        if "_" in word and not word.endswith(".md"):
+            assert word in PARAMS_BY_NAME, word
