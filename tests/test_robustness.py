@@ -233,3 +233,15 @@ def test_assumptions_are_named_as_a_sentence_names_them() -> None:
     assert assumption_words("n_factories") == "the number of factories"
     assert assumption_words("overhead_yuan_per_month") == "the overhead of a factory"
     assert assumption_words("cn_wage_yuan_per_month") == "the Chinese wage"
+
+
+def test_a_flip_box_that_limits_nothing_is_worded_without_failing() -> None:
+    """PRIM can return a box with no limit left (every world inside): no range to name, and
+    the command's table says 'none' rather than stopping with a traceback."""
+    from experiments.discovery import Box
+    from experiments.robustness_tables import Contrast, Flip
+    from viz.robustness_text import box_words
+
+    box = Box(pd.DataFrame(), coverage=1.0, density=0.3, mass=1.0, cases=3, runs=10)
+    flip = Flip(Contrast("abrupt_return", "gradual_return"), "factories_shut", -1, 10, 3, box)
+    assert box_words(flip) == ""

@@ -102,6 +102,8 @@ def restriction_words(r: Restriction) -> str:
 def box_words(flip: Flip, limit: int = BOX_LIMITS_SHOWN) -> str:
     """The flip box's narrowest limits in words, joined with 'and'."""
     shown = [restriction_words(r) for r in flip.restrictions[:limit]]
+    if not shown:  # PRIM's box limits nothing: no range of the assumptions to name
+        return ""
     more = len(flip.restrictions) - len(shown)
     text = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     if more > 0:
