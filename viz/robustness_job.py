@@ -25,8 +25,11 @@ from experiments.store import RunRecord
 from model import metrics
 from model.scenario import Scenario
 from viz import charts, robustness_charts
-from viz.compare_job import CHART_DPI, REDRAW_SECONDS, SCREEN_INCHES, _pool
+from viz.compare_job import REDRAW_SECONDS, _pool
 from viz.robustness_text import robust_findings, scenario_words
+
+CHART_DPI = 100
+SCREEN_INCHES = (6.0, 3.0)  # about 600 x 300 pixels: the charts' size on the page
 
 MIN_WORLDS_TO_DRAW = 3
 """Contrasts' drivers need a few worlds before the figure says anything."""
