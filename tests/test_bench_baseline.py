@@ -122,3 +122,36 @@ def test_daily_rates_match_laborflows_monthly_and_weekly_ones():
     assert monthly == pytest.approx(p["cn_quit_rate_per_month"])
     look = m.look_per_day_upper - m.quit_per_day
     assert 1 - (1 - look) ** 7 == pytest.approx(p["on_the_job_search_share_per_week"])
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("strict_enforcement", {"enforcement_start": dt.date(2018, 3, 1)}),
+        (
+            "historical",
+            {"border_closure_start": dt.date(2018, 3, 1), "border_reopening": dt.date(2018, 5, 1)},
+        ),
+        ("visa_non_extension", {"visa_issuance_end": dt.date(2018, 3, 1)}),
+    ],
+    ids=["enforcement", "border_closure", "visa_non_extension"],
+)
+def test_the_other_policies_keep_everyone_somewhere(name, overrides):
+    """Inspections and detention, a closed border (stranded, waiting), refused renewals
+    (overstay): the rules laborflow has for them keep every person accounted for."""
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml").with_overrides(
+        {**TOWN, **overrides}
+    )
+    m = pm.PlainMesaModel(n_days=DAYS, rng=5, params=scenario.params)
+    seen: set[str] = set()
+    for _ in range(DAYS // 10):
+        m.run_for(10)
+        check_balanced(m)
+        seen |= {s for s in pm.STATUS_NAMES if m.counts[s] > 0}
+    if name == "strict_enforcement":  # inspections find workers: detained, fined, deported
+        assert m.home["deported"] > 0 and m.fines_on_workers > 0
+        assert sum(f.fines for f in m.agents_by_type[pm.Factory]) > 0
+    elif name == "historical":  # nobody crosses while closed; those away stay home
+        assert m.home["border_closed"] > 0
+    else:  # refused renewals: some overstay, others go home
+        assert "overstaying" in seen and m.home["visa_refused"] > 0
