@@ -7,14 +7,20 @@ busy with other work.
 
 - Time: the Dandong (status quo) and China-wide scenarios, best of 3 runs each, with
   model construction timed apart from the run; worker-days per second is initial
-  workers x days / run seconds.
+  workers x days / run seconds. Each run is timed by the clock and by the CPU time of this
+  process: on a shared machine other work stretches the clock, not the CPU time, so the
+  speed ratio against the baseline is taken from CPU time (both models run on one thread,
+  where CPU time is the run time on an idle core).
 - Memory: each scenario in a fresh interpreter (this script with a hidden flag), so the
   peak resident set (``ru_maxrss``) belongs to that one run; the same child reports the
   peak after imports alone, so the model's own share shows, and the tracemalloc peak of
   a second, traced run (not timed: tracing slows the run down).
-- Baseline: ``bench/plain_mesa.py``, every agent stepped every day, timed in this same
-  run at a reduced size; its rate gives the speed ratio and an extrapolated time for
-  the China-wide run.
+- Baseline: ``bench/plain_mesa.py``, the same model written plainly in Mesa (a Mesa agent
+  per North Korean worker, Chinese worker in the city and factory, every one stepped every
+  day), timed in this same run at a reduced size; its rate gives the speed ratio and an
+  extrapolated time for the China-wide run. ``--also-plain FILE`` times another baseline
+  file the same way (an earlier version, say, from ``git show``), so a change of baseline
+  can be read off one run.
 
 BLAS and OpenMP are held to one thread (set before NumPy is first imported; the heavy
 imports are therefore inside functions) so the figures are for one core.
@@ -77,7 +83,7 @@ for _path in (ROOT, ROOT / "bench"):
 
 def best_of(repeats: int, build: Callable[[], Any], run: Callable[[Any], None]) -> dict[str, Any]:
     """Fastest construction and fastest run over ``repeats`` fresh models."""
-    builds, runs = [], []
+    builds, runs, cpu = [], [], []
     model = None
     for _ in range(repeats):
         del model
@@ -85,11 +91,20 @@ def best_of(repeats: int, build: Callable[[], Any], run: Callable[[Any], None]) 
         t0 = time.perf_counter()
         model = build()
         t1 = time.perf_counter()
+        c1 = time.process_time()
         run(model)
+        c2 = time.process_time()
         t2 = time.perf_counter()
         builds.append(t1 - t0)
         runs.append(t2 - t1)
-    return {"build_seconds": min(builds), "run_seconds": min(runs), "runs": runs, "model": model}
+        cpu.append(c2 - c1)
+    return {
+        "build_seconds": min(builds),
+        "run_seconds": min(runs),
+        "run_cpu_seconds": min(cpu),
+        "runs": runs,
+        "model": model,
+    }
 
 
 def time_laborflow(name: str, repeats: int) -> dict[str, Any]:
@@ -103,13 +118,29 @@ def time_laborflow(name: str, repeats: int) -> dict[str, Any]:
     return _rates(t, workers=m.initial_workers, factories=m.factories.n, days=m.day)
 
 
-def time_plain_mesa(size: dict[str, int], repeats: int) -> dict[str, Any]:
-    """Best-of timing of the plain Mesa baseline at a reduced size."""
-    from plain_mesa import PlainMesaModel
+def time_plain_mesa(size: dict[str, int], repeats: int, path: Path | None = None) -> dict[str, Any]:
+    """Best-of timing of the plain Mesa baseline (or another baseline file) at a reduced
+    size."""
+    if path is None:
+        from plain_mesa import PlainMesaModel
+    else:
+        PlainMesaModel = _load_module(path).PlainMesaModel  # noqa: N806
 
     t = best_of(repeats, lambda: PlainMesaModel(**size, rng=SEED), _run_model)
     m = t.pop("model")
     return _rates(t, workers=m.initial_workers, factories=size["n_factories"], days=m.day)
+
+
+def _load_module(path: Path) -> Any:
+    """A Python file as a module (a baseline kept outside the tree)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"baseline_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--also-plain {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _run_model(model: Any) -> None:
@@ -125,6 +156,7 @@ def _rates(timing: dict[str, Any], workers: int, factories: int, days: int) -> d
         "worker_days": worker_days,
         **timing,
         "worker_days_per_second": worker_days / timing["run_seconds"],
+        "worker_days_per_cpu_second": worker_days / timing["run_cpu_seconds"],
     }
 
 
@@ -181,11 +213,16 @@ def _maxrss_kb() -> int:
 
 
 def compare(flow: dict[str, dict[str, Any]], plain: dict[str, Any]) -> dict[str, float]:
-    """laborflow's China-wide rate over plain Mesa's, and plain Mesa's China-wide time."""
-    rate = plain["worker_days_per_second"]
+    """laborflow's rates over plain Mesa's (CPU time; the clock's too), and plain Mesa's
+    China-wide time."""
+    rate = plain["worker_days_per_cpu_second"]
+    wall = plain["worker_days_per_second"]
     return {
-        "speedup_vs_plain_mesa": flow["china_wide"]["worker_days_per_second"] / rate,
-        "speedup_vs_plain_mesa_status_quo": flow["status_quo"]["worker_days_per_second"] / rate,
+        "speedup_vs_plain_mesa": flow["china_wide"]["worker_days_per_cpu_second"] / rate,
+        "speedup_vs_plain_mesa_status_quo": flow["status_quo"]["worker_days_per_cpu_second"] / rate,
+        "speedup_vs_plain_mesa_wall": flow["china_wide"]["worker_days_per_second"] / wall,
+        "speedup_vs_plain_mesa_status_quo_wall": flow["status_quo"]["worker_days_per_second"]
+        / wall,
         "plain_mesa_china_wide_seconds_extrapolated": CHINA_WIDE_WORKER_DAYS / rate,
     }
 
@@ -240,26 +277,39 @@ def report(results: dict[str, Any]) -> str:
         f"load {env['load_average_at_start']:.2f} at start",
         "",
         f"{'model':<22}{'workers':>9}{'factories':>10}{'days':>6}{'build s':>9}"
-        f"{'run s':>8}{'M wd/s':>8}{'peak MB':>9}{'model MB':>9}{'traced MB':>10}",
+        f"{'run s':>8}{'cpu s':>8}{'M wd/s':>8}{'cpu M/s':>8}{'peak MB':>9}{'model MB':>9}"
+        f"{'traced MB':>10}",
     ]
     for name, r in flow.items():
         lines.append(_row(f"laborflow {name}", r, r["memory"]))
     lines.append(_row("plain Mesa (reduced)", plain, None))
+    other = results.get("other_plain")
+    if other:
+        lines.append(_row("other plain (reduced)", other, None))
     base = flow["china_wide"]["memory"]["baseline_rss_mb"]
+    plain_rate = plain["worker_days_per_cpu_second"]
     lines += [
         "",
         "runs (s): "
         + "; ".join(f"{n} {_secs(r['runs'])}" for n, r in flow.items())
         + f"; plain Mesa {_secs(plain['runs'])}",
         f"interpreter + imports (numpy, pandas, scipy, mesa, model): {base:.0f} MB RSS",
-        f"laborflow / plain Mesa, worker-days per second: China-wide "
+        f"laborflow / plain Mesa, worker-days per CPU second: China-wide "
         f"{cmp['speedup_vs_plain_mesa']:.1f}x, status quo "
-        f"{cmp['speedup_vs_plain_mesa_status_quo']:.1f}x",
+        f"{cmp['speedup_vs_plain_mesa_status_quo']:.1f}x (by the clock: "
+        f"{cmp['speedup_vs_plain_mesa_wall']:.1f}x, "
+        f"{cmp['speedup_vs_plain_mesa_status_quo_wall']:.1f}x)",
         f"plain Mesa extrapolated to the China-wide run (100,000 x 1,096 worker-days): "
         f"{cmp['plain_mesa_china_wide_seconds_extrapolated']:.0f} s",
-        "",
-        f"{'target (China-wide run)':<32}{'measured':>14}{'target':>14}  status",
     ]
+    if other:
+        other_rate = other["worker_days_per_cpu_second"]
+        lines.append(
+            f"other plain ({other['path']}): laborflow China-wide "
+            f"{cmp['speedup_vs_other_plain']:.1f}x of it; plain Mesa runs "
+            f"{plain_rate / other_rate:.2f}x its rate"
+        )
+    lines += ["", f"{'target (China-wide run)':<32}{'measured':>14}{'target':>14}  status"]
     for t in results["targets"]:
         lines.append(
             f"{t['figure']:<32}{_fmt(t['figure'], t['value']):>14}{t['target']:>14}  "
@@ -276,8 +326,9 @@ def _row(label: str, r: dict[str, Any], mem: dict[str, float] | None) -> str:
     )
     return (
         f"{label:<22}{r['workers']:>9,}{r['factories']:>10,}{r['days']:>6,}"
-        f"{r['build_seconds']:>9.3f}{r['run_seconds']:>8.3f}"
-        f"{r['worker_days_per_second'] / 1e6:>8.2f}" + mem_cols
+        f"{r['build_seconds']:>9.3f}{r['run_seconds']:>8.3f}{r['run_cpu_seconds']:>8.3f}"
+        f"{r['worker_days_per_second'] / 1e6:>8.2f}"
+        f"{r['worker_days_per_cpu_second'] / 1e6:>8.2f}" + mem_cols
     )
 
 
@@ -298,33 +349,47 @@ def _fmt(figure: str, value: float) -> str:
 # --- main -----------------------------------------------------------------------------
 
 
-def run_benchmark(quick: bool) -> dict[str, Any]:
+def run_benchmark(quick: bool, also_plain: Path | None = None) -> dict[str, Any]:
     repeats = 1 if quick else 3
     # Memory first, while this process has imported nothing heavy: on Linux a child's
     # ru_maxrss starts from the RSS of the process it was forked from.
     memory = {name: measure_memory(name) for name in SCENARIOS}
     env = environment(quick)
     flow = {name: {**time_laborflow(name, repeats), "memory": memory[name]} for name in SCENARIOS}
-    plain = time_plain_mesa(PLAIN_QUICK if quick else PLAIN_FULL, repeats)
+    size = PLAIN_QUICK if quick else PLAIN_FULL
+    plain = time_plain_mesa(size, repeats)
     comparison = compare(flow, plain)
-    return {
+    results = {
         "environment": env,
         "laborflow": flow,
         "plain_mesa": plain,
         "comparison": comparison,
         "targets": check_targets(flow["china_wide"], comparison),
     }
+    if also_plain is not None:
+        other = time_plain_mesa(size, repeats, also_plain)
+        results["other_plain"] = {**other, "path": str(also_plain)}
+        results["comparison"]["speedup_vs_other_plain"] = (
+            flow["china_wide"]["worker_days_per_cpu_second"] / other["worker_days_per_cpu_second"]
+        )
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run each, smaller baseline")
+    parser.add_argument(
+        "--also-plain",
+        type=Path,
+        metavar="FILE",
+        help="also time another baseline file (a PlainMesaModel) the same way",
+    )
     parser.add_argument("--memory-child", choices=list(SCENARIOS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         memory_child(args.memory_child)
         return
-    results = run_benchmark(args.quick)
+    results = run_benchmark(args.quick, args.also_plain)
     print(report(results))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
