@@ -47,6 +47,8 @@ def test_robustness_tab_runs_an_ensemble_and_shows_what_holds(app_page, artifact
         page.locator(f".lf-robust-{name} img").wait_for()
     findings = page.locator(".lf-findings").inner_text()
     assert "Factories shut: " in findings and "of 10 plausible worlds" in findings
+    lead = page.get_by_text("plausible worlds an abrupt return does").inner_text()
+    assert "than a gradual return" in lead or "depends on the assumptions" in lead
     table = page.locator(".lf-robust-table").inner_text()
     assert "Factories shut" in table and "abrupt return − gradual return" in table
     with page.expect_download() as download:

@@ -26,7 +26,7 @@ from model import metrics
 from model.scenario import Scenario
 from viz import charts, robustness_charts
 from viz.compare_job import REDRAW_SECONDS, _pool
-from viz.robustness_text import robust_findings, scenario_words
+from viz.robustness_text import in_short, robust_findings, scenario_words
 
 CHART_DPI = 100
 SCREEN_INCHES = (6.0, 3.0)  # about 600 x 300 pixels: the charts' size on the page
@@ -48,6 +48,7 @@ class RobustnessProgress:
     result: RobustnessResult | None = None
     pictures: dict[str, bytes] = field(default_factory=dict)
     findings: tuple[str, ...] = ()
+    in_short: str = ""  # what holds across the worlds and what depends on the assumptions
     table_html: str = ""
     finished: bool = False
     cancelled: bool = False
@@ -197,6 +198,7 @@ def _shown(result: RobustnessResult) -> dict:
     return {
         "pictures": draw(result),
         "findings": tuple(f.text for f in robust_findings(result)),
+        "in_short": in_short(result),
         "table_html": contrast_table_html(result),
     }
 

@@ -204,6 +204,8 @@ def Results(p: RobustnessProgress | None, n_scenarios: int, worlds: int, seeds: 
                 f"worlds is said to depend on the assumptions{note}.",
                 classes=["lf-help"],
             )
+            if p.in_short:
+                solara.HTML(tag="p", unsafe_innerHTML=f"<b>{html.escape(p.in_short)}</b>")
             items = "".join(f"<li>{html.escape(text)}</li>" for text in p.findings)
             solara.HTML(tag="ul", unsafe_innerHTML=items, classes=["lf-findings"])
         with solara.Card("Contrasts across worlds", classes=["lf-card"]):
