@@ -38,8 +38,14 @@ from model.parameters import (
     lookup,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-"""The project's scenario files: the status quo, the policies, and sweep specs in sweeps/."""
+_CHECKOUT_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = (
+    _CHECKOUT_SCENARIOS
+    if (_CHECKOUT_SCENARIOS / "status_quo.toml").is_file()
+    else Path(__file__).resolve().parent / "scenarios"  # a wheel carries them as package data
+)
+"""The project's scenario files: the status quo, the policies, and sweep specs in sweeps/
+(``scenarios/`` in a checkout or an editable install; ``model/scenarios/`` in a wheel)."""
 DEFAULTS_FILE = SCENARIO_DIR / "status_quo.toml"
 """The one place defaults live: the status quo sets every parameter, each with its source."""
 
@@ -321,7 +327,10 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
                 f"{path}: scenario.extends: {meta['extends']!r} does not exist (looked for "
                 f"{target.resolve()}); allowed: a scenario file, relative to {path}"
             )
-        base = load_scenario(target, (*_seen, resolved))
+        if target.resolve() == DEFAULTS_FILE.resolve():
+            base = default_scenario()  # read once per process: most files extend it
+        else:
+            base = load_scenario(target, (*_seen, resolved))
         params, records = dict(base.params), dict(base.records)
     elif root:
         params, records = {}, {}
