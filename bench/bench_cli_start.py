@@ -75,7 +75,8 @@ def main() -> None:
     for name, command in COMMANDS.items():
         rows[name] = measure(command, args.repeat) | {"modules": modules_imported(command)}
     load_after = os.getloadavg()[0]
-    print(f"{args.repeat} calls each; load average {load_before:.2f} before, {load_after:.2f} after")
+    load = f"load average {load_before:.2f} before, {load_after:.2f} after"
+    print(f"{args.repeat} calls each; {load}")
     print(f"{'':<22}{'wall min':>10}{'median':>10}{'CPU min':>10}{'median':>10}{'modules':>9}")
     for name, r in rows.items():
         print(
