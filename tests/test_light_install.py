@@ -178,7 +178,13 @@ def test_the_extras_in_pyproject_match_the_map() -> None:
     assert "laborflow[all]" in extras["dev"]
 
 
-def test_the_app_command_serves_the_app_file() -> None:
+def test_the_app_command_serves_the_app_file_and_it_imports() -> None:
+    """`laborflow app` serves viz/app.py; a page that cannot import is caught here too, not
+    only by the browser tests (which need chromium)."""
     from cli.views import app_file
 
     assert Path(app_file()) == ROOT / "viz" / "app.py"
+    done = subprocess.run(
+        [sys.executable, "-c", "import viz.app"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
