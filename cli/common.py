@@ -1,18 +1,23 @@
 """What the commands share: exit statuses, common options, output checks, progress bars.
 
-Nothing here imports the model's heavy machinery at import time: ``laborflow --help``
-builds the parser from these functions alone.
+Nothing here imports the model's machinery at import time: ``laborflow --help`` builds the
+parser from these functions alone, with argparse and no more (not even ``typing`` or
+``pathlib``: ``bench/bench_cli_start.py`` measures what that start-up costs, and
+``tests/test_light_install.py`` checks what it loads).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from model.errors import ArgumentError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
 ARTICLE_SCENARIOS = ("status_quo.toml", "gradual_return.toml", "abrupt_return.toml")
 """The article's question: the status quo, a gradual and an abrupt return (in scenarios/)."""
@@ -20,6 +25,20 @@ EXIT_OK = 0
 EXIT_RUNS_FAILED = 1
 EXIT_BAD_INPUT = 2
 DEFAULT_SEED = 1
+
+
+def path(text: str) -> Path:
+    """An argument that names a file or folder (argparse ``type``; pathlib loads on first use)."""
+    from pathlib import Path
+
+    return Path(text)
+
+
+def require(command: str, *extras: str) -> None:
+    """Stop before any work, in one line, when an extra the command needs is missing."""
+    from model.extras import require as require_extras
+
+    require_extras(f"laborflow {command}", *extras)
 
 
 def add_set_option(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -44,7 +63,7 @@ def add_executor_options(parser: argparse.ArgumentParser, resume: bool = True) -
         help="run on a Dask cluster: its scheduler's address (tcp://host:8786), "
         "or 'local' to start one here with --jobs workers",
     )
-    parser.add_argument("--out", type=Path, help="result folder (default out/sweep-NAME)")
+    parser.add_argument("--out", type=path, help="result folder (default out/sweep-NAME)")
     if resume:
         parser.add_argument(
             "--resume",

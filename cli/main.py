@@ -88,9 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     writes_before = None
     try:
         with _SignalsRaise():
-            from model import files
-
-            writes_before = files.writes_so_far()
+            # model.files counts the files written; until it is loaded none were (and
+            # `laborflow --help` need not load it)
+            files = sys.modules.get("model.files")
+            writes_before = files.writes_so_far() if files is not None else 0
             code = _run(argv)
     except KeyboardInterrupt as err:
         signum = _signal_of(err)
@@ -102,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    """Parse and run one command; bad input and failed runs become exit statuses."""
+    """Parse and run one command; bad input, a missing extra and failed runs become exit
+    statuses."""
     from cli.common import EXIT_BAD_INPUT, EXIT_RUNS_FAILED
     from experiments.errors import RunsFailed
     from model.errors import InputError
@@ -113,6 +115,15 @@ def _run(argv: Sequence[str] | None) -> int:
         return handler(args)
     except InputError as err:
         print(f"laborflow: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as err:  # a command checks its extras first; this is the net
+        from model.extras import MissingExtra, extra_of
+
+        extra = extra_of(err.name)
+        if extra is None:
+            raise
+        missing = MissingExtra(f"laborflow {args.command}", extra, str(err.name))
+        print(f"laborflow: error: {missing}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RunsFailed as err:
         print(f"laborflow: {err}", file=sys.stderr)

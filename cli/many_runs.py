@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from cli.common import (
     DEFAULT_SEED,
@@ -15,22 +10,29 @@ from cli.common import (
     add_set_option,
     check_jobs,
     check_output_folder,
+    path,
     progress_bar,
+    require,
     scenarios_with_overrides,
 )
 from model.errors import ArgumentError, OutputError
-from model.files import make_folders, write_atomic
+
+TYPE_CHECKING = False  # typing and pathlib load when a command runs, not for --help
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from typing import Any
 
 
 def add_commands(sub: Any) -> None:
     comp = sub.add_parser(
         "compare", help="run scenarios with the same seeds and compare each with the first"
     )
-    comp.add_argument("scenarios", type=Path, nargs="+", help="base scenario first, then others")
+    comp.add_argument("scenarios", type=path, nargs="+", help="base scenario first, then others")
     comp.add_argument("--replicates", type=int, default=8, help="seeds per scenario (default 8)")
     comp.add_argument("--seed", type=int, default=DEFAULT_SEED, help="first seed (default 1)")
     comp.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
-    comp.add_argument("--out", type=Path, help="output folder (default out/compare-BASE)")
+    comp.add_argument("--out", type=path, help="output folder (default out/compare-BASE)")
     add_set_option(comp, "override a parameter in every scenario, e.g. --set n_workers=5000")
     comp.set_defaults(handler=cmd_compare)
 
@@ -42,7 +44,7 @@ def add_commands(sub: Any) -> None:
         "2 bad input (nothing written), 130 or 143 interrupted (finish with --resume).",
     )
     sweep.add_argument(
-        "spec", type=Path, help="sweep spec (TOML), e.g. scenarios/sweeps/quick_demo.toml"
+        "spec", type=path, help="sweep spec (TOML), e.g. scenarios/sweeps/quick_demo.toml"
     )
     add_executor_options(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -53,7 +55,7 @@ def add_commands(sub: Any) -> None:
         description='Runs the spec (design = "saltelli") through the sweep machinery, or '
         "reuses the runs already stored in --out, then writes sensitivity.csv and .png.",
     )
-    sens.add_argument("spec", type=Path, help="e.g. scenarios/sweeps/sensitivity_status_quo.toml")
+    sens.add_argument("spec", type=path, help="e.g. scenarios/sweeps/sensitivity_status_quo.toml")
     add_executor_options(sens, resume=False)
     sens.set_defaults(handler=cmd_sensitivity)
 
@@ -63,7 +65,7 @@ def add_commands(sub: Any) -> None:
         description="Runs the spec through the sweep machinery (or reuses the runs stored in "
         "--out), then finds the box of parameter values in which METRIC > THRESHOLD.",
     )
-    disc.add_argument("spec", type=Path, help="sweep spec (TOML)")
+    disc.add_argument("spec", type=path, help="sweep spec (TOML)")
     disc.add_argument("--metric", default="factories_shut", help="summary metric to explain")
     disc.add_argument(
         "--threshold", type=float, required=True, help="runs above it are of interest"
@@ -77,11 +79,13 @@ def add_commands(sub: Any) -> None:
     val = sub.add_parser("validate", help="check the model at its defaults against observed facts")
     val.add_argument("--seeds", type=int, default=3, help="replicates per scenario (default 3)")
     val.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
-    val.add_argument("--out", type=Path, default=Path("out/validation"), help="output folder")
+    val.add_argument("--out", type=path, default="out/validation", help="output folder")
     val.set_defaults(handler=cmd_validate)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from experiments.comparison import replicate_seeds
 
     scenarios = scenarios_with_overrides(args.scenarios, args.overrides)
@@ -185,6 +189,8 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
     from experiments.errors import StoreUnwritable
     from experiments.sweep import default_out, run_sweep
 
+    if args.scheduler:
+        require(f"{args.command} --scheduler", "cluster")
     out = args.out or default_out(spec)
     check_output_folder(out)
     check_jobs(args.jobs)
@@ -247,6 +253,8 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
         )
         return 1, result
     if result.stopped_by and args.command != "sweep":  # the sweep is whole; the analysis waits
+        import signal
+
         name = signal.Signals(result.stopped_by).name
         print(
             f"laborflow: stopped by {name} once every run was stored; analyse them with: "
@@ -258,6 +266,9 @@ def execute_sweep(spec: Any, args: argparse.Namespace, resume: bool) -> tuple[in
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    require("sensitivity", "analysis")  # SALib, and matplotlib for the plot
+    from pathlib import Path
+
     from experiments.design import load_sweep
     from experiments.sensitivity import check_spec, sobol_indices
     from model.files import write_atomic
@@ -285,6 +296,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
+    require("discover", "analysis")  # the EMA Workbench's PRIM, and matplotlib for the plot
+    from pathlib import Path
+
     from experiments.design import load_sweep
     from experiments.discovery import check_question, discover
     from model.files import write_atomic
@@ -320,6 +334,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print the pass/fail table and write it as CSV; exit 1 if a fact fails."""
     from experiments.validation import VALIDATION_SCENARIOS, validate
+    from model.files import make_folders, write_atomic
 
     if args.seeds < 1:
         raise ArgumentError(f"--seeds: {args.seeds}; allowed: a whole number of at least 1")

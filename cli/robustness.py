@@ -8,11 +8,7 @@ status like ``laborflow sweep``.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
 from cli.common import (
     ARTICLE_SCENARIOS,
@@ -20,8 +16,16 @@ from cli.common import (
     add_executor_options,
     check_jobs,
     check_output_folder,
+    path,
+    require,
 )
-from model.scenario import SCENARIO_DIR
+
+TYPE_CHECKING = False  # typing and pathlib load when a command runs, not for --help
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import Any
 
 DEFAULT_WORLDS = 100
 DEFAULT_REPLICATES = 2
@@ -40,7 +44,7 @@ def add_commands(sub: Any) -> None:
         "1 some runs failed, 2 bad input (nothing written), 130 or 143 interrupted (finish "
         "with --resume).",
     )
-    rob.add_argument("scenarios", type=Path, nargs="*", help="base scenario first, then others")
+    rob.add_argument("scenarios", type=path, nargs="*", help="base scenario first, then others")
     rob.add_argument(
         "--worlds", type=int, default=DEFAULT_WORLDS, help=f"plausible worlds ({DEFAULT_WORLDS})"
     )
@@ -58,10 +62,15 @@ def add_commands(sub: Any) -> None:
 
 
 def article_paths(paths: Sequence[Path]) -> list[Path]:
+    from model.scenario import SCENARIO_DIR
+
     return list(paths) or [SCENARIO_DIR / f for f in ARTICLE_SCENARIOS]
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
+    require("robustness", "analysis")  # the flip boxes are PRIM's (EMA Workbench)
+    if args.scheduler:
+        require("robustness --scheduler", "cluster")
     from experiments.robustness import build_ensemble, default_out, run_ensemble
 
     check_jobs(args.jobs)
@@ -191,6 +200,8 @@ def robustness_with_progress(ensemble: Any, jobs: int | None) -> Any:
 
 def saved_robustness(comparison_folder: Path) -> Any:
     """The ensemble a brief saved beside its comparison, or None when there is none."""
+    from pathlib import Path
+
     from experiments.robustness import RobustnessResult
 
     folder = Path(comparison_folder) / ROBUSTNESS_FOLDER

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
-from typing import Any
-
-from cli.common import DEFAULT_SEED, add_set_option, check_output_folder, check_seed
+from cli.common import DEFAULT_SEED, add_set_option, check_output_folder, check_seed, path
 from model.errors import ArgumentError
-from model.files import make_folders, write_atomic
-from model.scenario import SCENARIO_DIR
+
+TYPE_CHECKING = False  # typing and pathlib load when a command runs, not for --help
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+    from typing import Any
 
 
 def add_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run one scenario and write its results")
     run.add_argument(
-        "scenario", type=Path, help="scenario file (TOML), e.g. scenarios/status_quo.toml"
+        "scenario", type=path, help="scenario file (TOML), e.g. scenarios/status_quo.toml"
     )
     run.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
     add_set_option(run, "override a parameter, e.g. --set n_workers=5000")
-    run.add_argument("--out", type=Path, help="output folder (default out/SCENARIO-seedN)")
+    run.add_argument("--out", type=path, help="output folder (default out/SCENARIO-seedN)")
     run.set_defaults(handler=cmd_run)
 
     scen = sub.add_parser("scenarios", help="list the scenario files, one line each")
-    scen.add_argument("folder", type=Path, nargs="?", default=SCENARIO_DIR)
+    scen.add_argument(
+        "folder", type=path, nargs="?", help="folder of scenario files (default: laborflow's own)"
+    )
     scen.set_defaults(handler=cmd_scenarios)
 
     params = sub.add_parser("params", help="list every parameter with default, unit and range")
@@ -34,6 +35,8 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from model.model import LaborModel
     from model.scenario import load_scenario, parse_assignment
 
@@ -55,6 +58,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def write_run(out: Path, timeseries, summary: dict[str, Any], shutdowns) -> None:
     """Write a run's files; each appears whole or not at all."""
+    import json
+    from pathlib import Path
+
+    from model.files import make_folders, write_atomic
+
     make_folders(out)
     write_atomic(out / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
     write_atomic(out / "timeseries.csv", lambda p: timeseries.to_csv(p, index=False))
@@ -105,9 +113,9 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from model.scenario import load_scenario
+    from model.scenario import SCENARIO_DIR, load_scenario
 
-    folder: Path = args.folder
+    folder: Path = args.folder or SCENARIO_DIR
     if not folder.is_dir():
         raise ArgumentError(f"{folder}: no such folder of scenarios")
     files = sorted(folder.glob("*.toml"))

@@ -3,13 +3,7 @@ and discovery analyses (which draw their plots)."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import shlex
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from cli.common import (
     ARTICLE_SCENARIOS,
@@ -18,6 +12,8 @@ from cli.common import (
     check_jobs,
     check_output_folder,
     check_seed,
+    path,
+    require,
     scenarios_with_overrides,
 )
 from cli.many_runs import compare_with_progress, with_progress
@@ -30,7 +26,13 @@ from cli.robustness import (
     saved_robustness,
 )
 from model.errors import ArgumentError
-from model.scenario import SCENARIO_DIR
+
+TYPE_CHECKING = False  # typing and pathlib load when a command runs, not for --help
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
 ARTICLE_TITLE = "North Korean workers in Chinese factories: a gradual or an abrupt return?"
 BRIEF_REPLICATES = 20
@@ -46,7 +48,7 @@ def add_commands(sub: Any) -> None:
         description="With no scenarios, briefs the article's question: status quo, gradual "
         "return, abrupt return.",
     )
-    brief.add_argument("scenarios", type=Path, nargs="*", help="base scenario first, then others")
+    brief.add_argument("scenarios", type=path, nargs="*", help="base scenario first, then others")
     brief.add_argument(
         "--replicates",
         type=int,
@@ -57,9 +59,9 @@ def add_commands(sub: Any) -> None:
     brief.add_argument("--jobs", type=int, default=None, help="processes (default: all cores)")
     add_set_option(brief, "override a parameter in every scenario")
     brief.add_argument(
-        "--from", dest="source", type=Path, help="use a comparison saved by `laborflow compare`"
+        "--from", dest="source", type=path, help="use a comparison saved by `laborflow compare`"
     )
-    brief.add_argument("--out", type=Path, default=Path("out/brief"), help="output folder")
+    brief.add_argument("--out", type=path, default="out/brief", help="output folder")
     brief.add_argument("--title", help="title of the brief")
     brief.add_argument(
         "--no-validation",
@@ -72,7 +74,12 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
+    # the brief leads with a robustness ensemble, whose flip boxes are PRIM's (analysis)
+    robust_saved = args.source is not None and (args.source / ROBUSTNESS_FOLDER).exists()
+    needs_analysis = robust_saved if args.source else args.robustness
+    require("brief", "brief", *(["analysis"] if needs_analysis else []))
     from experiments.comparison import Comparison
+    from model.scenario import SCENARIO_DIR
     from viz.brief import findings_text, write_brief
 
     if args.source and (args.scenarios or args.overrides):
@@ -136,12 +143,19 @@ def _validation(comparison: Any, args: argparse.Namespace) -> dict[str, str]:
 
 
 def _quote_path(path: Path) -> str:
+    import contextlib
+    import shlex
+    from pathlib import Path
+
     with contextlib.suppress(ValueError):  # outside the working folder: keep it absolute
         path = path.resolve().relative_to(Path.cwd())
     return shlex.quote(str(path))
 
 
 def _regenerate(paths: Sequence[Path], args: argparse.Namespace) -> str:
+    import shlex
+    from pathlib import Path
+
     parts = ["laborflow", "brief", *(_quote_path(Path(p)) for p in paths)]
     parts += ["--replicates", str(args.replicates), "--seed", str(args.seed)]
     parts += robustness_arguments(args)
@@ -153,6 +167,9 @@ def _regenerate(paths: Sequence[Path], args: argparse.Namespace) -> str:
 
 
 def _regenerate_from(comparison: Any, args: argparse.Namespace) -> str:
+    import shlex
+    from pathlib import Path
+
     paths = " ".join(_quote_path(Path(s.path)) for s in comparison.scenarios if s.path)
     seeds = comparison.seeds
     compare = (
@@ -167,7 +184,8 @@ def _regenerate_from(comparison: Any, args: argparse.Namespace) -> str:
 
 # --- laborflow app ---------------------------------------------------------------------
 
-APP_FILE = Path(__file__).resolve().parent / "app.py"
+APP_MODULE = "viz.app"
+"""The app's page, served by ``solara run`` from the file that holds it."""
 APP_PORT = 8765
 
 
@@ -186,11 +204,23 @@ def add_app_command(sub: Any) -> None:
     app.set_defaults(handler=cmd_app)
 
 
+def app_file() -> str:
+    """The file of the app's page (``viz/app.py``), found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(APP_MODULE)
+    assert spec is not None and spec.origin is not None, APP_MODULE
+    return spec.origin
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import os
+    from pathlib import Path
 
     if not 1 <= args.port <= 65535:  # checked here: the server would call it unreachable
         raise ArgumentError(f"--port: {args.port}; allowed: a whole number from 1 to 65535")
+    # live run, comparison (with the brief to download) and robustness views
+    require("app", "app", "brief", "analysis")
     cache = Path(
         os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR", Path(sys.prefix) / "share/solara/cdn")
     )
@@ -205,7 +235,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_THEME_SHOW_BANNER": "False",
     }
-    command = [sys.executable, "-m", "solara", "run", str(APP_FILE), "--production"]
+    command = [sys.executable, "-m", "solara", "run", app_file(), "--production"]
     command += ["--host", args.host, "--port", str(args.port), "--no-open"]
     print(f"laborflow app: serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
     sys.stdout.flush()

@@ -35,6 +35,12 @@ from model.metrics import BANDED, COMPARED
 from model.provenance import provenance
 from model.scenario import Scenario, load_scenario
 
+__all__ = [
+    "compare",
+    "Comparison",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 QUANTILES = (0.1, 0.5, 0.9)
 COMPARISON_FILES = ("manifest.json", "runs.parquet", "comparison.parquet", "bands.parquet")
 
@@ -133,14 +139,21 @@ class Comparison:
         return self.scenarios[0].name
 
     def metric(self, metric: str, scenario: str) -> dict[str, float]:
-        """One row of the table as a dict (mean, lo, hi, diff_mean, diff_lo, diff_hi)."""
+        """One row of the table as a dict (mean, lo, hi, diff_mean, diff_lo, diff_hi).
+
+        ``metric`` is a summary metric's name (``factories_shut``; its unit is
+        ``model.metrics.measure(metric).unit``), ``scenario`` a scenario's name; the
+        ``diff_*`` values are the paired difference from the base scenario with its 95%
+        interval.
+        """
         row = self.table[(self.table.metric == metric) & (self.table.scenario == scenario)]
         if row.empty:
             raise KeyError(f"no {metric!r} for scenario {scenario!r}")
         return row.iloc[0].to_dict()
 
     def save(self, folder: str | Path) -> Path:
-        """Write Parquet (and CSV) files and a manifest; the manifest is written last."""
+        """Write Parquet (and CSV) files and a manifest into ``folder`` (created if need
+        be); the manifest is written last. ``Comparison.load(folder)`` reads it back."""
         folder = Path(folder)
         make_folders(folder)
         readable = self.table.copy()  # for people: each metric's label and unit beside its name
@@ -226,9 +239,12 @@ def compare(
 ) -> Comparison:
     """Run every scenario with the same seeds and compare each with the first (the base).
 
-    Runs go to ``executor`` if given, else to ``jobs`` local processes (all cores by
-    default). ``on_result(record)`` is called as runs finish (progress bars, apps that fill
-    in as results arrive); ``should_stop()`` returning true stops early (``Interrupted``).
+    ``scenarios``: scenario files or loaded ``Scenario`` objects, the base first.
+    ``replicates``: runs per scenario (seeds ``master_seed``, ``master_seed + 1``, ...,
+    the same for every scenario, so differences are the policy's, not noise). Runs go to
+    ``executor`` if given, else to ``jobs`` local processes (all cores by default).
+    ``on_result(record)`` is called as runs finish (progress bars, apps that fill in as results
+    arrive); ``should_stop()`` returning true stops early (``Interrupted``).
     """
     scenarios = as_scenarios(scenarios)
     if not scenarios:

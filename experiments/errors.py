@@ -9,9 +9,11 @@ a request stopped the runs early.
 
 from __future__ import annotations
 
-from typing import Any
-
 from model.errors import InputError, OutputError
+
+TYPE_CHECKING = False  # typing takes 15 ms to load, and the console script loads this early
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class SweepSpecError(InputError):

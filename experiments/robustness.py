@@ -93,6 +93,15 @@ from model.parameters import PARAMETERS, POLICY_PARAMETERS
 from model.provenance import provenance
 from model.scenario import Scenario
 
+__all__ = [
+    "robustness",
+    "build_ensemble",
+    "run_ensemble",
+    "Ensemble",
+    "RobustnessResult",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 KIND = "laborflow robustness"
 SERIES_EVERY_DAYS = 7
 """The ensemble keeps weekly daily series: enough for bands across worlds, a seventh of the
@@ -193,6 +202,7 @@ class Ensemble:
         return ["world", "scenario", *self.assumptions]
 
     def seeds(self) -> list[int]:
+        """The seeds every scenario runs with in every world: ``seed``, ``seed + 1``, ..."""
         return replicate_seeds(self.seed, self.replicates)
 
     @property
@@ -234,10 +244,14 @@ class Ensemble:
         }
 
     def world_values(self) -> list[dict[str, Any]]:
+        """Each world's assumption values (a Latin hypercube over the plausible ranges)."""
         return draw_worlds(self.axes, self.worlds, self.seed)
 
     def points(self, worlds: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """One point per (world, scenario), world by world."""
+        """One point per (world, scenario), world by world.
+
+        ``worlds``: each world's assumption values (default: ``world_values()``).
+        """
         worlds = self.world_values() if worlds is None else worlds
         return [
             {"world": w, "scenario": s.name, **values}
@@ -257,7 +271,11 @@ class Ensemble:
         done: Collection[str] = frozenset(),
         fail: Collection[str] = frozenset(),
     ) -> Iterator[RunTask]:
-        """Runs not yet stored, world by world and seed by seed (paired results come early)."""
+        """Runs not yet stored, world by world and seed by seed (paired results come early).
+
+        ``points``: the design (``points()``); ``done``: run ids already stored, skipped;
+        ``fail``: run ids made to raise (tests of failure handling).
+        """
         n = len(self.scenarios)
         seeds = self.seeds()
         for world in range(len(points) // n):
@@ -276,7 +294,13 @@ def build_ensemble(
     scenarios: Sequence[Scenario | str | Path], worlds: int, replicates: int, seed: int
 ) -> Ensemble:
     """Check everything before anything runs: counts, scenarios, and every world in every
-    scenario against the scenario rules (a bad input is one line, nothing written)."""
+    scenario against the scenario rules (a bad input is one line, nothing written).
+
+    ``scenarios``: scenario files or ``Scenario`` objects, the base first (its plausible
+    ranges define the worlds); ``worlds``: how many plausible worlds to draw; ``replicates``:
+    seeds per scenario in each world; ``seed``: scrambles the worlds and is the first
+    run seed.
+    """
     if isinstance(worlds, bool) or not isinstance(worlds, int) or worlds < 1:
         raise ArgumentError(f"--worlds: {worlds}; allowed: a whole number of at least 1")
     loaded = as_scenarios(scenarios)
@@ -301,6 +325,7 @@ def build_ensemble(
 
 
 def default_out(ensemble: Ensemble) -> Path:
+    """Where an ensemble is stored unless told: ``out/robustness-BASE``."""
     return Path("out") / f"robustness-{ensemble.base.name}"
 
 
@@ -322,12 +347,16 @@ def robustness(
 ) -> RobustnessResult:
     """Run every scenario in ``worlds`` plausible worlds with ``replicates`` shared seeds.
 
-    With ``out`` the runs go into a folder store as they finish (``resume=True`` finishes
-    one: stored runs are kept, failed ones run again) and the tables are written beside
-    them (``RobustnessResult.save``); without, they are kept in memory and a failed run
-    raises ``RunsFailed``. Runs execute on ``executor``, else on ``jobs`` local processes
-    or the Dask scheduler at ``scheduler``. Bad input raises an ``InputError`` before
-    anything is written.
+    ``scenarios``: scenario files or ``Scenario`` objects, the base first; the worlds are a
+    Latin hypercube over the plausible ranges the base gives its assumptions, scrambled by
+    ``seed`` (also the first run seed). With ``out`` the runs go into a folder store as they finish
+    (``resume=True`` finishes one: stored runs are kept, failed ones run again) and the tables are
+    written beside them (``RobustnessResult.save``); without, they are kept in memory and a failed
+    run raises ``RunsFailed``. Runs execute on ``executor``, else on ``jobs`` local processes or the
+    Dask scheduler at ``scheduler``. ``on_start(total, stored)`` is called once,
+    ``on_result(record)`` as each run finishes, ``notify(text)`` with messages (folder store
+    only); ``should_stop()`` returning true stops early (in memory only). Bad input raises
+    an ``InputError`` before anything is written.
     """
     ensemble = build_ensemble(scenarios, worlds, replicates, seed)
     return run_ensemble(
@@ -349,7 +378,12 @@ def run_ensemble(
     notify: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> RobustnessResult:
-    """``robustness`` for an ensemble already built (and so checked)."""
+    """``robustness`` for an ensemble already built (and so checked) by ``build_ensemble``.
+
+    ``ensemble`` says what to run; ``out``, ``executor``, ``jobs``, ``scheduler``,
+    ``resume``, ``on_start``, ``on_result``, ``notify`` and ``should_stop`` are as in
+    ``robustness``.
+    """
     if out is None:
         if resume:
             raise ArgumentError("--resume: finishes an ensemble stored in --out; allowed: --out")
@@ -459,7 +493,10 @@ class RobustnessResult:
 
     @classmethod
     def from_records(cls, ensemble: Ensemble, records: Sequence[RunRecord]) -> RobustnessResult:
-        """From finished runs in any order, also from a partial set (an app filling in)."""
+        """From finished runs in any order, also from a partial set (an app filling in).
+
+        ``ensemble``: what was run; ``records``: the runs' records (``RunRecord``).
+        """
         # through the Arrow table a folder store writes, so both give the same frame
         rows = rows_table([r.row() for r in records]).to_pandas() if records else pd.DataFrame()
         runs = _tidy_runs(rows, ensemble)
@@ -475,6 +512,8 @@ class RobustnessResult:
     def from_store(
         cls, ensemble: Ensemble, folder: Path, points: Sequence[dict[str, Any]]
     ) -> RobustnessResult:
+        """From the runs stored in ``folder`` (a folder store) for ``ensemble``, whose design
+        is ``points`` (``Ensemble.points()``)."""
         runs = _tidy_runs(read_runs(folder), ensemble)
         series = read_series(folder, columns=list(BANDED))
         if not series.empty:
@@ -543,7 +582,11 @@ class RobustnessResult:
         return levels_table(self.means, self.scenario_names, self.metrics)
 
     def by_world(self, contrast: Contrast, metric: str) -> pd.DataFrame:
-        """The contrast in each world: mean over seeds, 95% interval, seeds."""
+        """The contrast in each world: mean over seeds, 95% interval, seeds.
+
+        ``contrast``: a policy against a reference (``contrasts`` lists the article's);
+        ``metric``: a summary metric's name, in its own unit (``model.metrics``).
+        """
         key = ("by_world", contrast, metric)
         if key not in self._cache:
             diffs_key = ("diffs", contrast)
@@ -560,6 +603,9 @@ class RobustnessResult:
         return pd.DataFrame(rows, columns=list(CONTRAST_COLUMNS))
 
     def contrast(self, contrast: Contrast, metric: str) -> dict[str, Any]:
+        """One row of ``contrast_table`` as a dict: in how many worlds ``contrast`` is
+        better, higher, lower or the same on ``metric``, its median and 10-90% range across
+        worlds (in the metric's unit), and the seeds' interval inside a world."""
         t = self.contrast_table
         row = t[(t.contrast == contrast.name) & (t.metric == metric)]
         if row.empty:
@@ -575,6 +621,8 @@ class RobustnessResult:
         return best_by_world(self.means, self.scenario_names, self.metrics)
 
     def drivers(self, contrast: Contrast, metric: str) -> pd.DataFrame:
+        """The assumptions that drive ``contrast`` on ``metric`` across worlds, strongest
+        first: Spearman's rank correlation (-1 to 1) with a 95% bootstrap interval."""
         key = ("drivers", contrast, metric)
         if key not in self._cache:
             y = self.by_world(contrast, metric).set_index("world")["mean"]
@@ -596,6 +644,9 @@ class RobustnessResult:
                                               ("contrast", "metric")]]]  # fmt: skip
 
     def flip(self, contrast: Contrast, metric: str) -> Flip:
+        """Where the conclusion about ``contrast`` on ``metric`` does not hold: the worlds
+        that are exceptions and, with PRIM (EMA Workbench), the box of assumption values
+        that holds them (or a note why there is none)."""
         key = ("flip", contrast, metric)
         if key not in self._cache:
             self._cache[key] = find_flip(
@@ -637,7 +688,8 @@ class RobustnessResult:
     # files
 
     def save(self, folder: str | Path) -> Path:
-        """worlds.parquet, readable CSV tables, bands and robustness.json (written last)."""
+        """worlds.parquet, readable CSV tables, bands and robustness.json (written last),
+        into ``folder`` (created if need be); ``RobustnessResult.load(folder)`` reads it."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         contrasts = _labelled(self.contrast_table)

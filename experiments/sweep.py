@@ -47,6 +47,12 @@ from model.files import check_writable
 from model.metrics import COMPARED
 from model.provenance import provenance
 
+__all__ = [
+    "run_sweep",
+    "SweepResult",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 
 @dataclass(kw_only=True)
 class SweepResult(RunTally):
@@ -61,11 +67,18 @@ class SweepResult(RunTally):
         return read_runs(self.folder)
 
     def series(self, run_ids: Sequence[str] | None = None, columns: Sequence[str] | None = None):
-        """Stored daily series (sampled as the spec says), of all or some runs."""
+        """Stored daily series (sampled every ``series_every_days`` as the spec says).
+
+        ``run_ids``: the runs to read (all when None); ``columns``: the series to read (all
+        when None; names as in ``LaborModel.timeseries``).
+        """
         return read_series(self.folder, run_ids, columns)
 
     def summary(self, metrics: Sequence[str] = COMPARED) -> pd.DataFrame:
-        """Per point and metric: mean over replicates with a 95% interval."""
+        """Per point and metric: mean over replicates with a 95% interval.
+
+        ``metrics``: summary metric names (default: those comparisons report).
+        """
         return summarize_sweep(self.runs, self.spec.parameters, metrics)
 
 
@@ -102,6 +115,7 @@ def summarize_sweep(
 
 
 def default_out(spec: SweepSpec) -> Path:
+    """Where a sweep is stored unless told: ``out/sweep-NAME``."""
     return Path("out") / f"sweep-{spec.name}"
 
 
@@ -122,13 +136,19 @@ def run_sweep(
 ) -> SweepResult:
     """Run a sweep spec into the store at ``out`` (default out/sweep-NAME); see the module doc.
 
-    Runs execute on ``executor`` if given (any ``concurrent.futures.Executor``), else on
-    ``jobs`` local processes (all cores by default; 1 = in this process) or the Dask
-    scheduler at ``scheduler`` ("local" starts one). ``on_start(total, stored)`` is
+    ``spec`` is a sweep spec file (TOML, e.g. ``scenarios/sweeps/pool_and_trip.toml``) or
+    a loaded ``SweepSpec``. ``resume`` finishes the sweep already stored in ``out``
+    (stored runs are kept, failed ones run again). Runs execute on ``executor`` if given
+    (any ``concurrent.futures.Executor``), else on ``jobs`` local processes (all cores by
+    default; 1 = in this process) or the Dask scheduler at ``scheduler`` ("local" starts
+    one). ``on_start(total, stored)`` is
     called once, ``on_result(record)`` as each run is stored, ``notify(text)`` for
     messages. Bad input raises an ``InputError`` (a bad spec, folder or argument) before
     anything is written; a disk that fills during the sweep raises ``StoreUnwritable``
-    (what was written is kept). ``flush_every_*`` default to the runner's cadence.
+    (what was written is kept). ``flush_every_runs`` (runs) and ``flush_every_seconds``
+    (seconds) say how often finished runs are written (default: 50 runs or 2 s, the
+    runner's cadence). ``fail_run_ids`` makes the named runs raise (for tests of failure
+    handling; default: none, or ``LABORFLOW_FAIL_RUN_IDS``).
     """
     spec = spec if isinstance(spec, SweepSpec) else load_sweep(spec)
     points = build_design(spec)

@@ -7,12 +7,14 @@ loaded when first used, so that reading a parameter list does not import Mesa an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing takes 15 ms to load: `laborflow --help` imports this package
 
 __version__ = "0.1.0"
 __all__ = ["LaborModel", "Scenario", "ScenarioError", "load_scenario"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from model.errors import ScenarioError
     from model.model import LaborModel
     from model.scenario import Scenario, load_scenario

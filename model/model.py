@@ -36,6 +36,12 @@ from model.workers import (
     WorkerRules,
 )
 
+__all__ = [
+    "LaborModel",
+    "SERIES_COLUMNS",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 FACTORY_HISTORY = (
     "positions",
     "nk_at_work",
@@ -78,9 +84,14 @@ def _seed_from(rng: Any) -> int:
 class LaborModel(mesa.Model):
     """North Korean workers in Chinese factories under visa rules and the UN 2397 timeline.
 
-    Keyword arguments are the parameters listed by ``laborflow params`` (defaults: the
-    status quo at Dandong scale); ``rng`` is the seed. ``LaborModel.from_scenario``
-    builds one from a scenario file.
+    Keyword arguments are the parameters listed by ``laborflow params``, each in its own
+    unit (``n_workers`` head count, ``renewal_trip_days`` days, wages in yuan per month,
+    dates as ``datetime.date`` or ISO strings); defaults are the status quo at Dandong scale
+    (``scenarios/status_quo.toml``). ``rng`` is the seed (an integer, a NumPy ``Generator``
+    or None); ``scenario`` a loaded ``model.scenario.Scenario`` to start from (keywords
+    then override its values). ``LaborModel.from_scenario`` builds one from a scenario
+    file. One step is one day: ``run_model()`` runs to the end date, ``run_for(days)``
+    part of the way.
     """
 
     def __init__(self, rng: Any = None, scenario: Scenario | None = None, **params: Any):
@@ -165,7 +176,14 @@ class LaborModel(mesa.Model):
 
     @classmethod
     def from_scenario(cls, path: str | Path, rng: Any = None, **overrides: Any) -> LaborModel:
-        """A model from a scenario file, with optional parameter overrides."""
+        """A model from a scenario file, with optional parameter overrides.
+
+        ``path`` is a scenario file (TOML, e.g. ``scenarios/gradual_return.toml``; see
+        ``model.scenario.load_scenario``); ``rng`` the seed (an integer, a NumPy
+        ``Generator`` or None for a fresh one); ``overrides`` parameters by name in their
+        own units (``n_workers=5000``, ``end_date="2019-12-31"``), checked like the file's
+        values and recorded as overrides in the provenance.
+        """
         scenario = load_scenario(path)
         if overrides:
             scenario = scenario.with_overrides(overrides, origin="override")
@@ -202,6 +220,8 @@ class LaborModel(mesa.Model):
         return self.horizon.date_of(max(self._recorded - 1, 0))
 
     def step(self) -> None:
+        """Simulate one day (Mesa's step): authorities, workers due, payroll on the first of
+        the month, lines and output, the weekly labour market, the day's numbers."""
         day = self._recorded
         if day >= self.horizon.n_days:
             self.running = False
@@ -343,7 +363,13 @@ class LaborModel(mesa.Model):
         raise AttributeError(name)
 
     def timeseries(self) -> pd.DataFrame:
-        """The daily series recorded so far, one row per simulated date."""
+        """The daily series recorded so far, one row per simulated date.
+
+        Columns: ``date``, then ``SERIES_COLUMNS`` (``model.metrics`` gives each one's label
+        and unit): head counts of workers by status, positions and the ``labor_gap``
+        (positions not staffed that day), ``factories_operating`` and the cumulative
+        ``factories_shut``, and money in yuan per day (``wage_bill``, ``output``, ...).
+        """
         n = self._recorded
         df = pd.DataFrame({c: self._series[c][:n] for c in SERIES_COLUMNS})
         for m in SERIES:
@@ -368,7 +394,15 @@ class LaborModel(mesa.Model):
         return pd.DataFrame(self._shutdowns, columns=cols)
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers of the run so far, with provenance."""
+        """Headline numbers of the run so far, with provenance.
+
+        A dict: counts (``factories_shut``, ``peak_labor_gap`` in positions, ``cn_jobs_lost``,
+        workers at the deadline), dates as ISO strings (``first_shutdown``,
+        ``peak_labor_gap_date``), money in yuan over the run (``output_lost``,
+        ``extra_wage_cost``), the labour gap at fixed lags after the policy starts
+        (``labor_gap_180d``, ...) and ``provenance`` (seed, scenario hash, versions). A value
+        outside the simulated horizon is None.
+        """
         n = self._recorded
         s = {c: self._series[c][:n] for c in SERIES_COLUMNS}
         f = self.factories
@@ -434,7 +468,14 @@ class LaborModel(mesa.Model):
 
     def factory_table(self) -> pd.DataFrame:
         """Every factory's current state, one row each: what the factory view draws, and
-        what a reader needs to see why a factory shut."""
+        what a reader needs to see why a factory shut.
+
+        Head counts (``positions``, ``nk_at_work``, ``cn_staff``), wages and offers in yuan
+        per month, ``staffed_share`` (0 to 1), ``hours_per_day``, ``productivity`` (yuan of
+        value per hour), ``profit_last_month`` and ``cash`` in yuan, ``state`` (operating,
+        losing money, shut), ``shut_day`` (day index, -1 while operating) and
+        ``shut_reason``.
+        """
         f, w = self.factories, self.workers
         at_work = w.at_work_by_factory
         staffed = np.minimum(at_work + f.cn_staff, f.positions)
@@ -505,4 +546,5 @@ class LaborModel(mesa.Model):
         return self.workers.record(i)
 
     def factory(self, i: int) -> Factory:
+        """Factory ``i`` (rows 0 .. n_factories - 1) as a Mesa agent: its state today."""
         return self.factory_agents[i]

@@ -38,8 +38,24 @@ from model.parameters import (
     lookup,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-"""The project's scenario files: the status quo, the policies, and sweep specs in sweeps/."""
+__all__ = [
+    "Scenario",
+    "ParamRecord",
+    "load_scenario",
+    "default_scenario",
+    "defaults",
+    "SCENARIO_DIR",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
+_CHECKOUT_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = (
+    _CHECKOUT_SCENARIOS
+    if (_CHECKOUT_SCENARIOS / "status_quo.toml").is_file()
+    else Path(__file__).resolve().parent / "scenarios"  # a wheel carries them as package data
+)
+"""The project's scenario files: the status quo, the policies, and sweep specs in sweeps/
+(``scenarios/`` in a checkout or an editable install; ``model/scenarios/`` in a wheel)."""
 DEFAULTS_FILE = SCENARIO_DIR / "status_quo.toml"
 """The one place defaults live: the status quo sets every parameter, each with its source."""
 
@@ -74,7 +90,12 @@ class Scenario:
         return params_hash(self.params)
 
     def with_overrides(self, overrides: Mapping[str, Any], origin: str = "override") -> Scenario:
-        """A copy with some values replaced; each replacement is recorded as such."""
+        """A copy with some values replaced; each replacement is recorded as such.
+
+        ``overrides`` maps parameter names to values in the parameter's own unit (checked
+        as a file's would be); ``origin`` is the source recorded for each of them (e.g.
+        ``"command line --set"``).
+        """
         where = self.path or self.name
         params = dict(self.params)
         records = dict(self.records)
@@ -99,7 +120,11 @@ class Scenario:
 
     @classmethod
     def from_description(cls, data: Mapping[str, Any], where: str) -> Scenario:
-        """The scenario ``describe()`` wrote, with every value checked again."""
+        """The scenario ``describe()`` wrote, with every value checked again.
+
+        ``data`` is that description (a dict, as read from a manifest's JSON); ``where``
+        names the file it came from, for error messages.
+        """
         params, records = {}, {}
         for row in data["parameters"]:
             spec = lookup(row["parameter"], where, row["parameter"])
@@ -290,7 +315,12 @@ def source_of(entry: Mapping[str, Any], where: str) -> tuple[str, bool]:
 
 
 def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
-    """Read a scenario file (and the files it extends) into a validated Scenario."""
+    """Read a scenario file (and the files it extends) into a validated Scenario.
+
+    ``path`` is a TOML file whose every value states its source or assumption (see the
+    module doc); a file that extends nothing starts from the status quo. Errors
+    (``ScenarioError``) name the file, the field and what is allowed.
+    """
     path = Path(path)
     resolved = path.resolve()
     if resolved in _seen:
@@ -321,7 +351,10 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
                 f"{path}: scenario.extends: {meta['extends']!r} does not exist (looked for "
                 f"{target.resolve()}); allowed: a scenario file, relative to {path}"
             )
-        base = load_scenario(target, (*_seen, resolved))
+        if target.resolve() == DEFAULTS_FILE.resolve():
+            base = default_scenario()  # read once per process: most files extend it
+        else:
+            base = load_scenario(target, (*_seen, resolved))
         params, records = dict(base.params), dict(base.records)
     elif root:
         params, records = {}, {}

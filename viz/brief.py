@@ -27,6 +27,14 @@ from model.parameters import PARAMETERS
 from model.sanctions import UN_TIMELINE
 from viz import charts
 
+__all__ = [
+    "write_brief",
+    "render_html",
+    "render_pdf",
+    "findings_text",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -247,7 +255,15 @@ def render_html(
     robustness: RobustnessResult | None = None,
 ) -> str:
     """The whole brief as one self-contained HTML document; with a robustness ensemble it
-    leads with the findings across plausible worlds and what would change them."""
+    leads with the findings across plausible worlds and what would change them.
+
+    ``comp`` is the comparison to brief (``experiments.comparison.compare``), base scenario
+    first; ``title`` the brief's title; ``command`` the command line that regenerates it
+    (printed in the provenance section); ``extra_sections`` more sections at the end, each a
+    dict with ``title`` and ``html``; ``robustness`` an ensemble of the same scenarios
+    (``experiments.robustness.robustness``), or None for a brief at the central
+    assumptions only.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
     )
@@ -283,7 +299,15 @@ def write_brief(
     extra_sections: Sequence[dict[str, str]] = (),
     robustness: RobustnessResult | None = None,
 ) -> tuple[Path, Path]:
-    """Write brief.html and brief.pdf into ``out``; each appears whole or not at all."""
+    """Write brief.html and brief.pdf into ``out``; each appears whole or not at all.
+
+    ``out`` is the folder (created if need be). ``comp`` is the comparison to brief
+    (``experiments.comparison.compare``), base scenario first; ``title`` the brief's title;
+    ``command`` the command line that regenerates it (printed in the provenance section);
+    ``extra_sections`` more sections at the end, each a dict with ``title`` and ``html``;
+    ``robustness`` an ensemble of the same scenarios (``experiments.robustness.robustness``), or
+    None for a brief at the central assumptions only. Returns the two paths.
+    """
     out = Path(out)
     make_folders(out)
     html = render_html(comp, title, command, extra_sections, robustness)
@@ -295,7 +319,8 @@ def write_brief(
 
 
 def render_pdf(html: str) -> bytes:
-    """The brief's HTML typeset for print (A4, page numbers) by WeasyPrint."""
+    """The brief's HTML (``html``, from ``render_html``) typeset for print (A4, page
+    numbers) by WeasyPrint, as PDF bytes."""
     from weasyprint import HTML
 
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
@@ -322,7 +347,11 @@ def validation_section(table: pd.DataFrame) -> dict[str, str]:
 
 
 def findings_text(comp: Comparison, robustness: RobustnessResult | None = None) -> str:
-    """The key findings as plain text, for the terminal: across plausible worlds first."""
+    """The key findings as plain text, for the terminal: across plausible worlds first.
+
+    ``comp`` is the comparison; ``robustness`` its ensemble across plausible worlds, or
+    None for the findings at the central assumptions only.
+    """
     lines = []
     if robustness is not None:
         from viz.robustness_text import holds, in_short, robust_findings

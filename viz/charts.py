@@ -36,6 +36,21 @@ from viz.figspec import (  # noqa: E402, F401  (colours are part of this module'
     scenario_color,
 )
 
+__all__ = [
+    "labor_gap_chart",
+    "factories_shut_chart",
+    "wage_bill_chart",
+    "nk_in_china_chart",
+    "band_chart",
+    "status_chart",
+    "factory_map",
+    "difference_chart",
+    "policy_timeline",
+    "policy_marks",
+    "to_png",
+]
+"""The public API (the reference, ``make docs``, documents these)."""
+
 FONT = {"family": "DejaVu Sans", "size": 9}
 
 
@@ -229,29 +244,72 @@ def band_chart(
     ylabel: str,
     policy_dates: PolicyDates = None,
 ) -> Figure:
-    """Median line and 10-90% band per scenario for one daily variable."""
+    """Median line and 10-90% band per scenario for one daily variable.
+
+    ``bands`` is a comparison's daily bands (``Comparison.bands``: per scenario, date and
+    variable the 10%, 50% and 90% quantiles across seeds); ``policy_dates`` marks each
+    scenario's policy on the date axis (``policy_marks(scenarios)``; a label -> date
+    mapping also works; None: the UN dates only). ``variable`` names the daily series
+    (``labor_gap``; ``LaborModel.timeseries`` lists them); ``title`` and ``ylabel`` label the figure
+    (the y label with its unit).
+    """
     return render(figspec.band_figure(bands, variable, title, ylabel, _as_windows(policy_dates)))
 
 
 def labor_gap_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    """The labour gap (positions not staffed, per day): median and 10-90% band per
+    scenario.
+
+    ``bands`` is a comparison's daily bands (``Comparison.bands``: per scenario, date and
+    variable the 10%, 50% and 90% quantiles across seeds); ``policy_dates`` marks each
+    scenario's policy on the date axis (``policy_marks(scenarios)``; a label -> date
+    mapping also works; None: the UN dates only).
+    """
     return render(figspec.comparison_band_figures(bands, _as_windows(policy_dates))["labor_gap"])
 
 
 def factories_shut_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    """Factories shut (cumulative count): median and 10-90% band per scenario.
+
+    ``bands`` is a comparison's daily bands (``Comparison.bands``: per scenario, date and
+    variable the 10%, 50% and 90% quantiles across seeds); ``policy_dates`` marks each
+    scenario's policy on the date axis (``policy_marks(scenarios)``; a label -> date
+    mapping also works; None: the UN dates only).
+    """
     windows = _as_windows(policy_dates)
     return render(figspec.comparison_band_figures(bands, windows)["factories_shut"])
 
 
 def wage_bill_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    """The wage bill (yuan per day): median and 10-90% band per scenario.
+
+    ``bands`` is a comparison's daily bands (``Comparison.bands``: per scenario, date and
+    variable the 10%, 50% and 90% quantiles across seeds); ``policy_dates`` marks each
+    scenario's policy on the date axis (``policy_marks(scenarios)``; a label -> date
+    mapping also works; None: the UN dates only).
+    """
     return render(figspec.wage_bill_figure(bands, _as_windows(policy_dates)))
 
 
 def nk_in_china_chart(bands: pd.DataFrame, policy_dates: PolicyDates = None) -> Figure:
+    """North Korean workers in China (head count): median and 10-90% band per
+    scenario.
+
+    ``bands`` is a comparison's daily bands (``Comparison.bands``: per scenario, date and
+    variable the 10%, 50% and 90% quantiles across seeds); ``policy_dates`` marks each
+    scenario's policy on the date axis (``policy_marks(scenarios)``; a label -> date
+    mapping also works; None: the UN dates only).
+    """
     return render(figspec.comparison_band_figures(bands, _as_windows(policy_dates))["nk_in_china"])
 
 
 def difference_chart(table: pd.DataFrame, metric: str, title: str, unit: str) -> Figure:
-    """Paired differences from the base with 95% intervals, one bar per scenario."""
+    """Paired differences from the base with 95% intervals, one bar per scenario.
+
+    ``table`` is a comparison's table (``Comparison.table``), ``metric`` the summary metric
+    to draw (``factories_shut``), ``title`` the figure's title and ``unit`` the x axis label
+    (the metric's unit, e.g. ``model.metrics.measure(metric).unit``).
+    """
     rows = table[(table.metric == metric)].iloc[1:]
     fig, ax = new_figure(6.5, 0.6 + 0.45 * max(len(rows), 1))
     ax.grid(True, axis="x", color="#e5e5e5")
@@ -287,13 +345,19 @@ def status_chart(
 ) -> Figure:
     """North Korean workers by status, stacked: working, away, overstaying, detained.
 
-    ``horizon`` (start, end) fixes the date axis, so a run in progress fills it from the left.
+    ``ts`` is one run's daily series (``LaborModel.timeseries()``); ``policy_dates`` marks
+    the policy (``policy_marks([scenario])``, or None); ``title`` the figure's title
+    (default: one that says what is drawn). ``horizon`` (start, end) fixes the date axis, so a run
+    in progress fills it from the left.
     """
     return render(figspec.status_figure(ts, _as_windows(policy_dates), horizon, title))
 
 
 def factory_map(factories: pd.DataFrame, title: str = "Factories") -> Figure:
-    """Every factory a mark, sized by positions, coloured operating / short-staffed / shut."""
+    """Every factory a mark, sized by positions, coloured operating / short-staffed / shut.
+
+    ``factories`` is ``LaborModel.factory_table()``; ``title`` the figure's title.
+    """
     return render(figspec.factory_map_figure(factories, title))
 
 
@@ -396,7 +460,8 @@ def policy_windows(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
 
 def policy_marks(scenarios: Sequence[Scenario]) -> list[Window]:
     """Each scenario's dated policies as windows (start to end): drawn beside the UN dates on
-    time axes, shaded, labelled with their dates."""
+    time axes, shaded, labelled with their dates. ``scenarios``: loaded ``Scenario``
+    objects (``Comparison.scenarios``, or ``model.scenario.load_scenario(path)`` each)."""
     return figspec.policy_windows(scenarios)
 
 
@@ -415,7 +480,10 @@ def _policies(scenario: Scenario) -> list[tuple[str, dt.date, dt.date]]:
 
 
 def policy_timeline(scenarios: Sequence[Scenario]) -> Figure:
-    """UN resolutions and reports above, each scenario's policy window as a bar below."""
+    """UN resolutions and reports above, each scenario's policy window as a bar below.
+
+    ``scenarios``: loaded ``Scenario`` objects, one bar row each.
+    """
     fig, ax = new_figure(7.5, 1.2 + 0.42 * len(scenarios))
     ax.grid(False)
     starts = [s.params["start_date"] for s in scenarios]
@@ -471,6 +539,8 @@ def for_screen(fig: Figure, width: float = 6.0, height: float | None = None) -> 
 
 
 def to_png(fig: Figure, dpi: int = 150) -> bytes:
+    """The figure ``fig`` as PNG bytes at ``dpi`` dots per inch, on white (write them to a
+    file, or embed them)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
