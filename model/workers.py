@@ -401,24 +401,27 @@ class WorkerRules:
         if n[Status.WAITING]:
             self.go_home_or_wait(due[status == Status.WAITING], day, LeftBecause.FACTORY_SHUT)
         if n[Status.OVERSTAYING]:
-            self._events_in_china(
-                due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day
-            )
+            in_china = (status == Status.WORKING) | (status == Status.OVERSTAYING)
+            self._events_in_china(due[in_china], day, all_working=False)
         elif n[Status.WORKING]:
-            self._events_in_china(due[status == Status.WORKING], day)
+            self._events_in_china(due[status == Status.WORKING], day, all_working=True)
 
-    def _events_in_china(self, ids: np.ndarray, day: int) -> None:
+    def _events_in_china(self, ids: np.ndarray, day: int, all_working: bool) -> None:
+        """Departures, then visas that end today. ``all_working``: every one of ``ids`` is
+        at work with a valid visa (no overstayers among them)."""
         w = self.workers
-        status = w.status[ids]
         staying = w.exit_due[ids] > day
         if not staying.all():
             self._exits_in_china(ids[~staying], day)
-            if self.border.closed(day):  # departures postponed: their dates changed
-                status, staying = w.status[ids], w.exit_due[ids] > day
-            # (with the border open, everyone leaving has left: none is at work any more)
-        # Everyone still here and at work whose visa ends today (departures postponed by a
-        # closed border included).
-        expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
+        if all_working and not self.border.closed(day):
+            # A worker at work is due on the earlier of visa expiry and exit day, and those
+            # leaving have left: whoever is due today and stays has a visa that ends today.
+            expired = ids[staying]
+        else:
+            # Everyone still here and at work whose visa ends today (departures postponed
+            # by a closed border included: their dates changed, so read them again).
+            status, staying = w.status[ids], w.exit_due[ids] > day
+            expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
         renewable = self.china.issues_visa(day, new_worker=False)
         if self.border.closed(day):
             # No way home: China extends visas in the country, or the worker overstays.
