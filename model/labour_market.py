@@ -68,7 +68,7 @@ class LabourMarket:
         self._first_migrant = n_local
         self._migrants = np.arange(n_local, n)
         # Each potential migrant's next look at the city's offers: a memoryless wait in weeks.
-        self.next_look = self._wait_weeks(self._migrants, 0)
+        self.next_look = self._wait_weeks(self._migrants, 0).astype(np.int32)  # scanned weekly
         self.hires_total = 0
         self.quits_total = 0
         self.moves_total = 0
@@ -106,6 +106,14 @@ class LabourMarket:
             np.bincount(f, weights=self.wage[rows], minlength=self.n_factories),
         )
 
+    def _employed(self) -> np.ndarray:
+        """Ids of everyone employed, in order: the locals with a job, then the migrants in
+        the city (a migrant is in the city only while employed), so only a third of the
+        rows are scanned as numbers."""
+        first = self._first_migrant
+        locals_ = np.flatnonzero(self.employer[:first] >= 0)
+        return np.concatenate([locals_, np.flatnonzero(self.in_city[first:]) + first])
+
     def _count_out(self, rows: np.ndarray) -> np.ndarray:
         """Take people out of their employers' totals; return how many each factory lost."""
         f = self.employer[rows]
@@ -119,7 +127,7 @@ class LabourMarket:
     def quit(self, week: int) -> np.ndarray:
         """Some staff leave for reasons of their own, others look around; return how many
         each factory lost (one draw per person and week decides both)."""
-        staff = np.flatnonzero(self.employer >= 0)
+        staff = self._employed()
         u = self.streams.uniform("quit_or_look", staff, week)
         leaving = staff[u < self.quit_per_week]
         looking = (u >= self.quit_per_week) & (u < self.quit_per_week + self.search_per_week)
@@ -242,7 +250,7 @@ class LabourMarket:
 
     def catch_up(self, offers: np.ndarray, rate: float) -> None:
         """Staff paid less than their factory now offers new hires are raised part of the way."""
-        staff = np.flatnonzero(self.employer >= 0)
+        staff = self._employed()
         gap = offers[self.employer[staff]] - self.wage[staff]
         self.wage[staff] += rate * np.maximum(gap, 0.0)
         self.staff[:], self.wage_bill[:] = self.recount(staff)  # also clears rounding drift
