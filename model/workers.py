@@ -12,7 +12,7 @@ Each worker stays an individual: ``worker(i)`` returns its whole state and histo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
@@ -223,8 +223,9 @@ class WorkerPopulation:
             if d_emp:
                 self.employed_by_factory += d_emp * per_factory
 
-    def send_home(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
-        """Workers leave China for good (those already outside simply stay home)."""
+    def send_home(self, ids: np.ndarray, day: int, because: LeftBecause | np.ndarray) -> None:
+        """Workers leave China for good (those already outside simply stay home);
+        ``because``: one reason for all, or one per worker."""
         if len(ids) == 0:
             return
         olds = self.status[ids]
@@ -380,6 +381,10 @@ class WorkerRules:
     detention_days: int
     fined_employers_today: float = 0.0
     fined_workers_today: float = 0.0
+    # Departures for good and replacements of the day, in the order they happen: settled
+    # together after the day's events (one status change and one dispatch, not one per kind).
+    _going_home: list[tuple[np.ndarray, LeftBecause]] = field(default_factory=list, repr=False)
+    _replacing: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def advance(self, day: int) -> None:
         """Apply the day's events to every worker due today, all at once.
@@ -405,6 +410,28 @@ class WorkerRules:
             self._events_in_china(due[in_china], day, all_working=False)
         elif n[Status.WORKING]:
             self._events_in_china(due[status == Status.WORKING], day, all_working=True)
+        self._send_home_and_replace(day)
+
+    def _send_home_and_replace(self, day: int) -> None:
+        """Those who left for good today go home; the agency sends their replacements (and
+        those of workers caught today) in one batch, in the order they left."""
+        w = self.workers
+        if self._going_home:
+            if len(self._going_home) == 1:
+                ids, because = self._going_home[0]
+            else:
+                ids = np.concatenate([ids for ids, _ in self._going_home])
+                because = np.concatenate(
+                    [np.full(len(ids), because, dtype=np.int8) for ids, because in self._going_home]
+                )
+            w.send_home(ids, day, because)
+            self._going_home.clear()
+        if self._replacing:
+            parts = self._replacing
+            self.agency.send_replacements(
+                parts[0] if len(parts) == 1 else np.concatenate(parts), day
+            )
+            self._replacing.clear()
 
     def _events_in_china(self, ids: np.ndarray, day: int, all_working: bool) -> None:
         """Departures, then visas that end today. ``all_working``: every one of ``ids`` is
@@ -493,7 +520,7 @@ class WorkerRules:
         w.set_status(ids, Status.DETAINED)
         w.return_day[ids] = day + max(1, self.detention_days)
         w.due[ids] = w.return_day[ids]
-        self.agency.send_replacements(w.factory[ids], day)
+        self._replacing.append(w.factory[ids])
 
     def go_home_or_wait(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
         """Workers without a job go home, or wait in China while the border is closed."""
@@ -514,9 +541,11 @@ class WorkerRules:
         w.due[ids] = w.return_day[ids]
 
     def _leave_for_good(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
-        """A worker goes home for good; the agency sends a replacement to the same factory."""
-        self.workers.send_home(ids, day, because)
-        self.agency.send_replacements(self.workers.factory[ids], day)
+        """A worker goes home for good; the agency sends a replacement to the same factory
+        (both at the end of the day's events: ``_send_home_and_replace``)."""
+        if len(ids):
+            self._going_home.append((ids, because))
+            self._replacing.append(self.workers.factory[ids])
 
     def _new_visas(self, ids: np.ndarray, day: int, at_work: bool) -> tuple[np.ndarray, np.ndarray]:
         """Renewed visas: work visas cannot be renewed after 2375, so training or student.
