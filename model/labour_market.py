@@ -238,7 +238,9 @@ class LabourMarket:
             end = int(np.searchsorted(counted, need)) + 1 if counted[-1] >= need else stop - start
             taken = ids[start + np.flatnonzero(accept[:end])]
             start += end
-            got = np.diff(np.minimum(np.cumsum(wants), len(taken)), prepend=0)
+            filled = np.minimum(np.cumsum(wants), len(taken))  # hires so far, in line
+            got = filled.copy()
+            got[1:] -= filled[:-1]  # np.diff(prepend=0), without its overhead
             takers.append(taken)
             employers.append(np.repeat(group, got))
         used_up = start >= n  # the walk reached the end of the queue
