@@ -275,7 +275,7 @@ class DPRKLabourAgency(mesa.Agent):
         w = self.workers
         ids = w.with_status(Status.WORKING)
         ids = ids[w.leave_day[ids] > return_day]
-        chosen = ids[self.streams.uniform("holiday", ids, year) < self.recall_share]
+        chosen = ids.compress(self.streams.uniform("holiday", ids, year) < self.recall_share)
         spread = self.streams.integers("holiday_return", chosen, self.return_spread + 1, year)
         w.set_status(chosen, Status.AWAY, crossing=-1)
         w.return_day[chosen] = return_day + spread

@@ -153,7 +153,7 @@ class LabourMarket:
         ids, asks = self._applicants(offers, week)
         top = offers[hiring].max()
         keep = asks <= top
-        ids, asks = ids[keep], asks[keep]
+        ids, asks = ids.compress(keep), asks.compress(keep)  # ~half kept: compress is faster
         if len(ids) == 0:
             return hires, lost
         keys = self.streams.uniform("job_search", ids, week)

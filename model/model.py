@@ -274,7 +274,7 @@ class LaborModel(mesa.Model):
         new_visas_end = china.new_visas_end_known(day)
         contract_end = w.contract_end[:n]
         gone |= (contract_end <= end) & (contract_end >= new_visas_end)
-        kept = np.bincount(w.factory[:n][employed & ~gone], minlength=self.factories.n)
+        kept = np.bincount(w.factory[:n].compress(employed & ~gone), minlength=self.factories.n)
         expected = kept + self.agency.expected_by_factory
         ends = china.programme_end_day if china.programme_start_day <= day else day
         return Outlook(expected, max(ends - day, 0) / DAYS_PER_MONTH)
