@@ -219,8 +219,9 @@ class DPRKLabourAgency(mesa.Agent):
             self.recall_days[dep] = (year, h.day_of(dt.date(year, ret_m, ret_d)))
         self.arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
         self.expected_by_factory = np.zeros(p["n_factories"], dtype=np.int64)
+        # int32 like the day columns they are added to (scattering int64 into them casts).
         self.stays = np.array(
-            [p["work_stay_days"], p["training_stay_days"], p["student_stay_days"]], dtype=np.int64
+            [p["work_stay_days"], p["training_stay_days"], p["student_stay_days"]], dtype=np.int32
         )
 
     def act(self, day: int) -> None:

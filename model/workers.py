@@ -470,7 +470,7 @@ class WorkerRules:
             queue = self.streams.integers(
                 "trip_length", expired, self.renewal_trip_spread_days + 1, day
             )
-            back = day + self.renewal_trip_days + queue
+            back = (day + self.renewal_trip_days + queue).astype(np.int32)  # as the columns
             w.return_day[expired] = back
             w.due[expired] = back
             w.trips[expired] += 1
