@@ -192,8 +192,24 @@ class WorkerPopulation:
             return
         self.by_status -= old_counts
         self.by_status[new] += len(ids)
-        for o in np.flatnonzero(old_counts):
-            self._shift_counts(Status(int(o)), new, ids[olds == o], None)
+        # All moves at once: each worker's change in the per-factory totals, summed by
+        # factory (a weighted bincount sums +-1s: exact), rather than one pass per status.
+        f = self.factory[ids]
+        for totals, per_status in (
+            (self.at_work_by_factory, _AT_WORK),
+            (self.employed_by_factory, _EMPLOYED),
+        ):
+            change = per_status[new] - per_status[olds]
+            if change.any():
+                totals += np.bincount(f, weights=change, minlength=self.n_factories).astype(
+                    np.int64
+                )
+        if new != Status.WORKING and old_counts[Status.WORKING]:
+            visa = self.visa[ids].compress(olds == Status.WORKING)
+            self.working_by_visa -= np.bincount(visa, minlength=N_VISA)
+        elif new == Status.WORKING:
+            visa = self.visa[ids].compress(olds != Status.WORKING)
+            self.working_by_visa += np.bincount(visa, minlength=N_VISA)
         self._moved(ids, new, crossing)
 
     def _moved(self, ids: np.ndarray, new: Status, crossing: int) -> None:
