@@ -148,7 +148,7 @@ class ChinaAuthorities(mesa.Agent):
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Training or student visa: what a worker gets now that work visas are not issued."""
         student = self.streams.uniform("visa_kind", ids, day) < self.new_student_share
-        return np.where(student, Visa.STUDENT, Visa.TRAINING).astype(np.int8)
+        return np.where(student, np.int8(Visa.STUDENT), np.int8(Visa.TRAINING))
 
     def act(self, day: int) -> None:
         if day == self.enforcement_day:
@@ -244,7 +244,7 @@ class DPRKLabourAgency(mesa.Agent):
         batches = self.arrivals.pop(day, None)
         if not batches:
             return
-        factories = np.concatenate(batches)
+        factories = batches[0] if len(batches) == 1 else np.concatenate(batches)
         if self.border.closed(day):
             later = self.border.open_again(day)
             if later < NEVER:

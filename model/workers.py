@@ -90,11 +90,23 @@ class WorkerPopulation:
         "trips": np.int16,
     }
 
+    _NEW_WORKER = {
+        "status": Status.WORKING,
+        "return_day": NEVER,
+        "catch_day": NEVER,
+        "leave_day": NEVER,
+        "left_day": NEVER,
+        "left_because": LeftBecause.STILL_EMPLOYED,
+        "trips": 0,
+    }
+    """Columns every new worker starts with the same value in: rows not yet used hold it
+    already, so adding workers (every day) writes only the other columns."""
+
     def __init__(self, n_factories: int, capacity: int):
         self.n = 0
         self.n_factories = n_factories
         for name, dtype in self._COLUMNS.items():
-            setattr(self, name, np.zeros(max(capacity, 16), dtype=dtype))
+            setattr(self, name, self._column(name, dtype, max(capacity, 16)))
         self.by_status = np.zeros(N_STATUS, dtype=np.int64)
         self.working_by_visa = np.zeros(N_VISA, dtype=np.int64)
         self.at_work_by_factory = np.zeros(n_factories, dtype=np.int64)
@@ -111,11 +123,13 @@ class WorkerPopulation:
         if need <= cap:
             return
         new_cap = max(need, cap * 2)
-        for name in self._COLUMNS:
-            old = getattr(self, name)
-            grown = np.zeros(new_cap, dtype=old.dtype)
-            grown[: self.n] = old[: self.n]
+        for name, dtype in self._COLUMNS.items():
+            grown = self._column(name, dtype, new_cap)
+            grown[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, grown)
+
+    def _column(self, name: str, dtype: type, capacity: int) -> np.ndarray:
+        return np.full(capacity, self._NEW_WORKER.get(name, 0), dtype=dtype)
 
     def add(
         self,
@@ -130,19 +144,12 @@ class WorkerPopulation:
         self._grow(k)
         lo, hi = self.n, self.n + k  # new rows are a slice: cheaper than fancy indexing
         self.n = hi
-        self.factory[lo:hi] = factory
-        self.status[lo:hi] = Status.WORKING
+        self.factory[lo:hi] = factory  # (the columns in _NEW_WORKER are set already)
         self.visa[lo:hi] = visa
         self.visa_expiry[lo:hi] = visa_expiry
         self.contract_end[lo:hi] = contract_end
-        self.return_day[lo:hi] = NEVER
-        self.catch_day[lo:hi] = NEVER
-        self.leave_day[lo:hi] = NEVER
         self.exit_due[lo:hi] = contract_end
         self.arrived[lo:hi] = arrived
-        self.left_day[lo:hi] = NEVER
-        self.left_because[lo:hi] = LeftBecause.STILL_EMPLOYED
-        self.trips[lo:hi] = 0
         self.by_status[Status.WORKING] += k
         self.working_by_visa += np.bincount(visa, minlength=N_VISA)
         counts = np.bincount(factory, minlength=self.n_factories)
