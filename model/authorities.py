@@ -148,7 +148,7 @@ class ChinaAuthorities(mesa.Agent):
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Training or student visa: what a worker gets now that work visas are not issued."""
         student = self.streams.uniform("visa_kind", ids, day) < self.new_student_share
-        return np.where(student, Visa.STUDENT, Visa.TRAINING).astype(np.int8)
+        return np.where(student, np.int8(Visa.STUDENT), np.int8(Visa.TRAINING))
 
     def act(self, day: int) -> None:
         if day == self.enforcement_day:
@@ -219,8 +219,9 @@ class DPRKLabourAgency(mesa.Agent):
             self.recall_days[dep] = (year, h.day_of(dt.date(year, ret_m, ret_d)))
         self.arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
         self.expected_by_factory = np.zeros(p["n_factories"], dtype=np.int64)
+        # int32 like the day columns they are added to (scattering int64 into them casts).
         self.stays = np.array(
-            [p["work_stay_days"], p["training_stay_days"], p["student_stay_days"]], dtype=np.int64
+            [p["work_stay_days"], p["training_stay_days"], p["student_stay_days"]], dtype=np.int32
         )
 
     def act(self, day: int) -> None:
@@ -243,7 +244,7 @@ class DPRKLabourAgency(mesa.Agent):
         batches = self.arrivals.pop(day, None)
         if not batches:
             return
-        factories = np.concatenate(batches)
+        factories = batches[0] if len(batches) == 1 else np.concatenate(batches)
         if self.border.closed(day):
             later = self.border.open_again(day)
             if later < NEVER:
@@ -275,7 +276,7 @@ class DPRKLabourAgency(mesa.Agent):
         w = self.workers
         ids = w.with_status(Status.WORKING)
         ids = ids[w.leave_day[ids] > return_day]
-        chosen = ids[self.streams.uniform("holiday", ids, year) < self.recall_share]
+        chosen = ids.compress(self.streams.uniform("holiday", ids, year) < self.recall_share)
         spread = self.streams.integers("holiday_return", chosen, self.return_spread + 1, year)
         w.set_status(chosen, Status.AWAY, crossing=-1)
         w.return_day[chosen] = return_day + spread

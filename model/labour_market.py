@@ -68,7 +68,7 @@ class LabourMarket:
         self._first_migrant = n_local
         self._migrants = np.arange(n_local, n)
         # Each potential migrant's next look at the city's offers: a memoryless wait in weeks.
-        self.next_look = self._wait_weeks(self._migrants, 0)
+        self.next_look = self._wait_weeks(self._migrants, 0).astype(np.int32)  # scanned weekly
         self.hires_total = 0
         self.quits_total = 0
         self.moves_total = 0
@@ -87,21 +87,32 @@ class LabourMarket:
         return self._seekers
 
     def _count_seekers(self) -> None:
+        """Count once at the start; every change afterwards adjusts the count (``_let_go``,
+        ``match``), so a week does not rescan everyone."""
         self._seekers = int((self.in_city & (self.employer < 0)).sum())
 
     def willing_at(self, wage: float) -> int:
         """How many local job seekers (not employed now) would take a job at this wage."""
         return int((self.local & (self.employer < 0) & (self.reservation <= wage)).sum())
 
-    def recount(self) -> tuple[np.ndarray, np.ndarray]:
-        """(staff, wage bill) per factory recomputed from the rows: what the running totals
-        must equal."""
-        rows = np.flatnonzero(self.employer >= 0)
+    def recount(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(staff, wage bill) per factory recomputed from the rows (``rows``: the employed,
+        if the caller has them): what the running totals must equal."""
+        if rows is None:
+            rows = np.flatnonzero(self.employer >= 0)
         f = self.employer[rows]
         return (
             np.bincount(f, minlength=self.n_factories),
             np.bincount(f, weights=self.wage[rows], minlength=self.n_factories),
         )
+
+    def _employed(self) -> np.ndarray:
+        """Ids of everyone employed, in order: the locals with a job, then the migrants in
+        the city (a migrant is in the city only while employed), so only a third of the
+        rows are scanned as numbers."""
+        first = self._first_migrant
+        locals_ = np.flatnonzero(self.employer[:first] >= 0)
+        return np.concatenate([locals_, np.flatnonzero(self.in_city[first:]) + first])
 
     def _count_out(self, rows: np.ndarray) -> np.ndarray:
         """Take people out of their employers' totals; return how many each factory lost."""
@@ -116,7 +127,7 @@ class LabourMarket:
     def quit(self, week: int) -> np.ndarray:
         """Some staff leave for reasons of their own, others look around; return how many
         each factory lost (one draw per person and week decides both)."""
-        staff = np.flatnonzero(self.employer >= 0)
+        staff = self._employed()
         u = self.streams.uniform("quit_or_look", staff, week)
         leaving = staff[u < self.quit_per_week]
         looking = (u >= self.quit_per_week) & (u < self.quit_per_week + self.search_per_week)
@@ -124,7 +135,6 @@ class LabourMarket:
         lost = self._count_out(leaving)
         self._let_go(leaving, week)
         self.quits_total += len(leaving)
-        self._count_seekers()
         return lost
 
     def match(self, demand: np.ndarray, offers: np.ndarray, week: int) -> tuple[np.ndarray, ...]:
@@ -143,14 +153,16 @@ class LabourMarket:
         ids, asks = self._applicants(offers, week)
         top = offers[hiring].max()
         keep = asks <= top
-        ids, asks = ids[keep], asks[keep]
+        ids, asks = ids.compress(keep), asks.compress(keep)  # ~half kept: compress is faster
         if len(ids) == 0:
             return hires, lost
         keys = self.streams.uniform("job_search", ids, week)
         tiebreak = self.streams.uniform("offer_order", hiring, week)
         order = hiring[np.lexsort((tiebreak, -offers[hiring]))]
         taken, to = self._serve(order, demand, offers, ids, asks, keys)
-        movers = taken[self.employer[taken] >= 0]
+        was = self.employer[taken]
+        self._seekers -= int(np.count_nonzero((was < 0) & self.in_city[taken]))
+        movers = taken[was >= 0]
         if len(movers):
             lost = self._count_out(movers)
             self.moves_total += len(movers)
@@ -163,19 +175,20 @@ class LabourMarket:
         self.staff += hires
         self.wage_bill += np.bincount(to, weights=offers[to], minlength=self.n_factories)
         self.hires_total += int(hires.sum())
-        self._count_seekers()
         return hires, lost
 
     def _applicants(self, offers: np.ndarray, week: int) -> tuple[np.ndarray, np.ndarray]:
         """Who applies this week, and the least each accepts."""
-        seekers = np.flatnonzero(self.in_city & (self.employer < 0))
+        # Locals never leave the city, and migrants are in it only while employed (they come
+        # for a job and go home when they lose it): the job seekers are the locals without one.
+        seekers = np.flatnonzero(self.employer[: self._first_migrant] < 0)
         looking = self._looking[self.employer[self._looking] >= 0]  # drawn with this week's quits
         # A worker moves for a raise, and never to a factory paying less than their own offers.
         employer = self.employer[looking]
         ask_looking = np.maximum(
             self.wage[looking] * (1 + self.switch_premium), offers[employer] + 0.01
         )
-        due = self._migrants[self.next_look <= week]  # in-city migrants wait at NEVER
+        due = np.flatnonzero(self.next_look <= week) + self._first_migrant  # in city: NEVER
         if len(due):
             self.next_look[due - self._first_migrant] = week + self._wait_weeks(due, week + 1)
         ids = np.concatenate([seekers, looking, due])
@@ -225,7 +238,9 @@ class LabourMarket:
             end = int(np.searchsorted(counted, need)) + 1 if counted[-1] >= need else stop - start
             taken = ids[start + np.flatnonzero(accept[:end])]
             start += end
-            got = np.diff(np.minimum(np.cumsum(wants), len(taken)), prepend=0)
+            filled = np.minimum(np.cumsum(wants), len(taken))  # hires so far, in line
+            got = filled.copy()
+            got[1:] -= filled[:-1]  # np.diff(prepend=0), without its overhead
             takers.append(taken)
             employers.append(np.repeat(group, got))
         used_up = start >= n  # the walk reached the end of the queue
@@ -237,10 +252,10 @@ class LabourMarket:
 
     def catch_up(self, offers: np.ndarray, rate: float) -> None:
         """Staff paid less than their factory now offers new hires are raised part of the way."""
-        staff = np.flatnonzero(self.employer >= 0)
+        staff = self._employed()
         gap = offers[self.employer[staff]] - self.wage[staff]
         self.wage[staff] += rate * np.maximum(gap, 0.0)
-        self.staff[:], self.wage_bill[:] = self.recount()  # also clears rounding drift
+        self.staff[:], self.wage_bill[:] = self.recount(staff)  # also clears rounding drift
 
     # --- shutdowns --------------------------------------------------------------------
 
@@ -251,7 +266,6 @@ class LabourMarket:
         laid_off = np.flatnonzero(closed[self.employer])  # employer -1 reads the last slot
         self._count_out(laid_off)
         self._let_go(laid_off, week)
-        self._count_seekers()
         return len(laid_off)
 
     def _let_go(self, rows: np.ndarray, week: int) -> None:
@@ -259,6 +273,7 @@ class LabourMarket:
         self.employer[rows] = -1
         self.wage[rows] = 0.0
         migrants = rows[~self.local[rows]]
+        self._seekers += len(rows) - len(migrants)
         if len(migrants):
             self.in_city[migrants] = False
             self.next_look[migrants - self._first_migrant] = week + self._wait_weeks(migrants, week)

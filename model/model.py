@@ -68,6 +68,7 @@ def policy_start(p: dict[str, Any]) -> dt.date:
 
 SERIES_COLUMNS = tuple(m.name for m in SERIES)
 """Daily time series (``model.metrics`` describes each): counts, and money in yuan per day."""
+_SERIES_NAMES = frozenset(SERIES_COLUMNS)
 
 
 def _seed_from(rng: Any) -> int:
@@ -161,7 +162,9 @@ class LaborModel(mesa.Model):
         ]
 
         self._month_start = self.horizon.month_starts()
-        self._series = {c: np.zeros(self.horizon.n_days) for c in SERIES_COLUMNS}
+        # One row per series: a day's numbers are written in one assignment (a column).
+        self._table = np.zeros((len(SERIES_COLUMNS), self.horizon.n_days))
+        self._series = dict(zip(SERIES_COLUMNS, self._table, strict=True))
         self._recorded = 0
         self._shutdowns: list[dict[str, Any]] = []
         self._weekly: dict[str, list[np.ndarray]] = {k: [] for k in ("day", *FACTORY_HISTORY)}
@@ -275,18 +278,23 @@ class LaborModel(mesa.Model):
         programme sends home, not those whose visas cannot be renewed or who have none, not
         those inspections will find, and not those whose contracts end with no replacement.
         """
-        w, china = self.workers, self.china
+        w, china, n = self.workers, self.china, self.workers.n
         end = day + int(self.factories.planning_months * DAYS_PER_MONTH)
-        ids = w.with_status(Status.WORKING, Status.AWAY, Status.OVERSTAYING)
-        gone = w.leave_day[ids] <= end
+        # Whole columns (contiguous passes) rather than gathers of the workers concerned.
+        status = w.status[:n]
+        overstaying = status == Status.OVERSTAYING
+        employed = (status == Status.WORKING) | (status == Status.AWAY) | overstaying
+        gone = w.leave_day[:n] <= end
         renewals_end = china.renewal_end_known(day)
-        gone |= (w.visa_expiry[ids] <= end) & (w.visa_expiry[ids] >= renewals_end)
-        gone |= w.status[ids] == Status.OVERSTAYING
+        expiry = w.visa_expiry[:n]
+        gone |= (expiry <= end) & (expiry >= renewals_end)
+        gone |= overstaying
         if china.enforcement_known(day):
-            gone |= w.visa[ids] != Visa.WORK
+            gone |= w.visa[:n] != Visa.WORK
         new_visas_end = china.new_visas_end_known(day)
-        gone |= (w.contract_end[ids] <= end) & (w.contract_end[ids] >= new_visas_end)
-        kept = np.bincount(w.factory[ids[~gone]], minlength=self.factories.n)
+        contract_end = w.contract_end[:n]
+        gone |= (contract_end <= end) & (contract_end >= new_visas_end)
+        kept = np.bincount(w.factory[:n].compress(employed & ~gone), minlength=self.factories.n)
         expected = kept + self.agency.expected_by_factory
         ends = china.programme_end_day if china.programme_start_day <= day else day
         return Outlook(expected, max(ends - day, 0) / DAYS_PER_MONTH)
@@ -326,39 +334,41 @@ class LaborModel(mesa.Model):
             )
 
     def _record(self, day: int, daily: dict[str, float]) -> None:
-        w, f, s = self.workers, self.factories, self._series
+        w, f = self.workers, self.factories
         by = w.by_status
-        s["nk_in_china"][day] = w.in_china
-        s["nk_working"][day] = by[Status.WORKING]
-        s["nk_away"][day] = by[Status.AWAY]
-        s["nk_overstaying"][day] = by[Status.OVERSTAYING]
-        s["nk_detained"][day] = by[Status.DETAINED]
-        s["nk_waiting"][day] = by[Status.WAITING]
-        s["nk_repatriated"][day] = by[Status.HOME]
-        s["nk_arrived"][day] = w.arrived_total
-        s["nk_work_visa"][day] = w.working_by_visa[Visa.WORK]
-        s["nk_training_visa"][day] = w.working_by_visa[Visa.TRAINING]
-        s["nk_student_visa"][day] = w.working_by_visa[Visa.STUDENT]
-        s["border_entries"][day] = w.entries_today
-        s["border_exits"][day] = w.exits_today
-        s["cn_employed"][day] = f.cn_staff.sum()
-        s["cn_job_seekers"][day] = self.market.seekers
-        s["cn_hires"][day] = self._hires_today
-        s["cn_quits"][day] = self._quits_today
-        s["factories_operating"][day] = f.operating.sum()
-        s["factories_shut"][day] = f.n - s["factories_operating"][day]
-        s["fines_on_employers"][day] = self.worker_rules.fined_employers_today
-        s["fines_on_workers"][day] = self.worker_rules.fined_workers_today
-        s["nk_wages_to_state"][day] = daily.pop("nk_wage_paid") * self.agency.state_share
-        for key, value in daily.items():
-            s[key][day] = value
+        operating = f.operating.sum()
+        daily["nk_wages_to_state"] = daily.pop("nk_wage_paid") * self.agency.state_share
+        daily.update(
+            nk_in_china=w.in_china,
+            nk_working=by[Status.WORKING],
+            nk_away=by[Status.AWAY],
+            nk_overstaying=by[Status.OVERSTAYING],
+            nk_detained=by[Status.DETAINED],
+            nk_waiting=by[Status.WAITING],
+            nk_repatriated=by[Status.HOME],
+            nk_arrived=w.arrived_total,
+            nk_work_visa=w.working_by_visa[Visa.WORK],
+            nk_training_visa=w.working_by_visa[Visa.TRAINING],
+            nk_student_visa=w.working_by_visa[Visa.STUDENT],
+            border_entries=w.entries_today,
+            border_exits=w.exits_today,
+            cn_employed=f.cn_staff.sum(),
+            cn_job_seekers=self.market.seekers,
+            cn_hires=self._hires_today,
+            cn_quits=self._quits_today,
+            factories_operating=operating,
+            factories_shut=f.n - operating,
+            fines_on_employers=self.worker_rules.fined_employers_today,
+            fines_on_workers=self.worker_rules.fined_workers_today,
+        )
+        self._table[:, day] = [daily[c] for c in SERIES_COLUMNS]
         self._recorded = day + 1
 
     # --- what people read ---------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
         # Latest value of a daily series as an attribute (for Mesa's DataCollector and apps).
-        if name in SERIES_COLUMNS and "_series" in self.__dict__:
+        if name in _SERIES_NAMES and "_series" in self.__dict__:
             return float(self._series[name][max(self._recorded - 1, 0)])
         raise AttributeError(name)
 

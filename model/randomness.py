@@ -15,7 +15,8 @@ import hashlib
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN_INT = 0x9E3779B97F4A7C15
+_GOLDEN = np.uint64(_GOLDEN_INT)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _COUNTER_MIX_INT = 0xD6E8FEB86659FD93
@@ -34,6 +35,18 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     x *= _M2
     x ^= x >> _S31
     return x
+
+
+def _mix64_inplace(x: np.ndarray) -> None:
+    """``_mix64`` on an array, in place, with one scratch buffer."""
+    t = x >> _S30
+    x ^= t
+    x *= _M1
+    np.right_shift(x, _S27, out=t)
+    x ^= t
+    x *= _M2
+    np.right_shift(x, _S31, out=t)
+    x ^= t
 
 
 def _stream_key(seed: int, name: str) -> np.uint64:
@@ -57,11 +70,22 @@ class Streams:
 
     def uniform(self, name: str, ids: np.ndarray | int, counter: int = 0) -> np.ndarray:
         """Uniform draws in [0, 1), one per id, for stream ``name`` at ``counter``."""
-        ids = np.asarray(ids, dtype=np.uint64)
         # Scalar arithmetic in Python ints (numpy scalars warn on wrap-around; arrays wrap).
         base = int(self._key(name)) ^ ((int(counter) * _COUNTER_MIX_INT) & _MASK64)
-        x = _mix64((ids + _ONE) * _GOLDEN + np.uint64(base))
-        return (x >> _S11).astype(np.float64) * _TO_UNIT
+        if np.ndim(ids) == 0:
+            x = _mix64((np.asarray(ids, dtype=np.uint64) + _ONE) * _GOLDEN + np.uint64(base))
+            return (x >> _S11).astype(np.float64) * _TO_UNIT
+        # The same words as above, computed in place in one buffer: (id + 1) * golden + base
+        # is id * golden + (golden + base) modulo 2**64. Most of the model's time in
+        # drawing is passes over these arrays, so fewer temporaries count.
+        x = np.array(ids, dtype=np.uint64)
+        x *= _GOLDEN
+        x += np.uint64((_GOLDEN_INT + base) & _MASK64)
+        _mix64_inplace(x)
+        x >>= _S11
+        u = x.astype(np.float64)
+        u *= _TO_UNIT
+        return u
 
     def normal(self, name: str, ids: np.ndarray | int, counter: int = 0) -> np.ndarray:
         """Standard normal draws (inverse CDF of ``uniform``, so still one draw per id)."""

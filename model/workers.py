@@ -12,7 +12,7 @@ Each worker stays an individual: ``worker(i)`` returns its whole state and histo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
@@ -90,11 +90,23 @@ class WorkerPopulation:
         "trips": np.int16,
     }
 
+    _NEW_WORKER = {
+        "status": Status.WORKING,
+        "return_day": NEVER,
+        "catch_day": NEVER,
+        "leave_day": NEVER,
+        "left_day": NEVER,
+        "left_because": LeftBecause.STILL_EMPLOYED,
+        "trips": 0,
+    }
+    """Columns every new worker starts with the same value in: rows not yet used hold it
+    already, so adding workers (every day) writes only the other columns."""
+
     def __init__(self, n_factories: int, capacity: int):
         self.n = 0
         self.n_factories = n_factories
         for name, dtype in self._COLUMNS.items():
-            setattr(self, name, np.zeros(max(capacity, 16), dtype=dtype))
+            setattr(self, name, self._column(name, dtype, max(capacity, 16)))
         self.by_status = np.zeros(N_STATUS, dtype=np.int64)
         self.working_by_visa = np.zeros(N_VISA, dtype=np.int64)
         self.at_work_by_factory = np.zeros(n_factories, dtype=np.int64)
@@ -111,11 +123,13 @@ class WorkerPopulation:
         if need <= cap:
             return
         new_cap = max(need, cap * 2)
-        for name in self._COLUMNS:
-            old = getattr(self, name)
-            grown = np.zeros(new_cap, dtype=old.dtype)
-            grown[: self.n] = old[: self.n]
+        for name, dtype in self._COLUMNS.items():
+            grown = self._column(name, dtype, new_cap)
+            grown[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, grown)
+
+    def _column(self, name: str, dtype: type, capacity: int) -> np.ndarray:
+        return np.full(capacity, self._NEW_WORKER.get(name, 0), dtype=dtype)
 
     def add(
         self,
@@ -128,82 +142,119 @@ class WorkerPopulation:
         """New workers in China, at work; returns their ids."""
         k = len(factory)
         self._grow(k)
-        ids = np.arange(self.n, self.n + k)
-        self.n += k
-        self.factory[ids] = factory
-        self.status[ids] = Status.WORKING
-        self.visa[ids] = visa
-        self.visa_expiry[ids] = visa_expiry
-        self.contract_end[ids] = contract_end
-        self.return_day[ids] = NEVER
-        self.catch_day[ids] = NEVER
-        self.leave_day[ids] = NEVER
-        self.exit_due[ids] = contract_end
-        self.arrived[ids] = arrived
-        self.left_day[ids] = NEVER
-        self.left_because[ids] = LeftBecause.STILL_EMPLOYED
-        self.trips[ids] = 0
+        lo, hi = self.n, self.n + k  # new rows are a slice: cheaper than fancy indexing
+        self.n = hi
+        self.factory[lo:hi] = factory  # (the columns in _NEW_WORKER are set already)
+        self.visa[lo:hi] = visa
+        self.visa_expiry[lo:hi] = visa_expiry
+        self.contract_end[lo:hi] = contract_end
+        self.exit_due[lo:hi] = contract_end
+        self.arrived[lo:hi] = arrived
         self.by_status[Status.WORKING] += k
         self.working_by_visa += np.bincount(visa, minlength=N_VISA)
-        f = np.asarray(factory, dtype=np.int64)
-        counts = np.bincount(f, minlength=self.n_factories)
+        counts = np.bincount(factory, minlength=self.n_factories)
         self.at_work_by_factory += counts
         self.employed_by_factory += counts
         if arrived >= 0:
             self.arrived_total += k
             self.entries_today += k
-        self.due[ids] = np.minimum(self.visa_expiry[ids], self.exit_due[ids])
+        self.due[lo:hi] = np.minimum(self.visa_expiry[lo:hi], self.exit_due[lo:hi])
+        ids = np.arange(lo, hi)
         return ids
 
     # --- state changes ----------------------------------------------------------------
 
-    def set_status(self, ids: np.ndarray, new: Status, crossing: int = 0) -> None:
+    def set_status(
+        self,
+        ids: np.ndarray,
+        new: Status,
+        crossing: int = 0,
+        old: Status | None = None,
+        visa: np.ndarray | None = None,
+    ) -> None:
         """Move workers to a new status, keeping every counter right.
 
-        ``crossing`` is +1 for an entry into China, -1 for an exit, 0 for none.
+        ``crossing`` is +1 for an entry into China, -1 for an exit, 0 for none. A caller
+        that knows every worker's current status passes it as ``old`` (and their visa kinds
+        as ``visa`` if it has them): the day's common moves then skip the look-ups.
         """
         if len(ids) == 0:
             return
-        old = self.status[ids]
-        old_counts = np.bincount(old, minlength=N_STATUS)
+        if old is None:
+            olds = self.status[ids]
+            self._set_mixed_status(ids, olds, np.bincount(olds, minlength=N_STATUS), new, crossing)
+            return
+        self.by_status[old] -= len(ids)
+        self.by_status[new] += len(ids)
+        self._shift_counts(old, new, ids, visa)
+        self._moved(ids, new, crossing)
+
+    def _set_mixed_status(
+        self, ids: np.ndarray, olds: np.ndarray, old_counts: np.ndarray, new: Status, crossing: int
+    ) -> None:
+        """``set_status`` for workers whose statuses ``olds`` (counted in ``old_counts``) may
+        differ."""
+        if old_counts.max() == len(ids):  # the usual case: all from one status
+            self.set_status(ids, new, crossing, old=Status(int(olds[0])))
+            return
         self.by_status -= old_counts
         self.by_status[new] += len(ids)
-        visa = self.visa[ids]
+        # All moves at once: each worker's change in the per-factory totals, summed by
+        # factory (a weighted bincount sums +-1s: exact), rather than one pass per status.
         f = self.factory[ids]
-        if old_counts.max() == len(ids):  # the usual case: all from one status
-            self._shift_counts(int(old[0]), new, visa, f)
-        else:
-            for o in np.flatnonzero(old_counts):
-                same = old == o
-                self._shift_counts(int(o), new, visa[same], f[same])
+        for totals, per_status in (
+            (self.at_work_by_factory, _AT_WORK),
+            (self.employed_by_factory, _EMPLOYED),
+        ):
+            change = per_status[new] - per_status[olds]
+            if change.any():
+                totals += np.bincount(f, weights=change, minlength=self.n_factories).astype(
+                    np.int64
+                )
+        if new != Status.WORKING and old_counts[Status.WORKING]:
+            visa = self.visa[ids].compress(olds == Status.WORKING)
+            self.working_by_visa -= np.bincount(visa, minlength=N_VISA)
+        elif new == Status.WORKING:
+            visa = self.visa[ids].compress(olds != Status.WORKING)
+            self.working_by_visa += np.bincount(visa, minlength=N_VISA)
+        self._moved(ids, new, crossing)
+
+    def _moved(self, ids: np.ndarray, new: Status, crossing: int) -> None:
         self.status[ids] = new
         if crossing > 0:
             self.entries_today += len(ids)
         elif crossing < 0:
             self.exits_today += len(ids)
 
-    def _shift_counts(self, old: int, new: Status, visa: np.ndarray, f: np.ndarray) -> None:
-        """Running totals for workers moving from one status to another."""
-        if old == Status.WORKING:
-            self.working_by_visa -= np.bincount(visa, minlength=N_VISA)
-        if new == Status.WORKING:
-            self.working_by_visa += np.bincount(visa, minlength=N_VISA)
+    def _shift_counts(
+        self, old: Status, new: Status, ids: np.ndarray, visa: np.ndarray | None
+    ) -> None:
+        """Running totals for workers moving from one status to another (each column is
+        read only if a total depends on it)."""
+        if (old == Status.WORKING) != (new == Status.WORKING):
+            by_visa = np.bincount(self.visa[ids] if visa is None else visa, minlength=N_VISA)
+            if old == Status.WORKING:
+                self.working_by_visa -= by_visa
+            else:
+                self.working_by_visa += by_visa
         d_work = _AT_WORK[new] - _AT_WORK[old]
         d_emp = _EMPLOYED[new] - _EMPLOYED[old]
         if d_work or d_emp:
-            per_factory = np.bincount(f, minlength=self.n_factories)
+            per_factory = np.bincount(self.factory[ids], minlength=self.n_factories)
             if d_work:
                 self.at_work_by_factory += d_work * per_factory
             if d_emp:
                 self.employed_by_factory += d_emp * per_factory
 
-    def send_home(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
-        """Workers leave China for good (those already outside simply stay home)."""
+    def send_home(self, ids: np.ndarray, day: int, because: LeftBecause | np.ndarray) -> None:
+        """Workers leave China for good (those already outside simply stay home);
+        ``because``: one reason for all, or one per worker."""
         if len(ids) == 0:
             return
-        in_china = _IN_CHINA[self.status[ids]].astype(bool)
-        self.exits_today += int(in_china.sum())
-        self.set_status(ids, Status.HOME)
+        olds = self.status[ids]
+        old_counts = np.bincount(olds, minlength=N_STATUS)
+        self.exits_today += int(old_counts @ _IN_CHINA)
+        self._set_mixed_status(ids, olds, old_counts, Status.HOME, crossing=0)
         self.left_day[ids] = day
         self.left_because[ids] = because
         self.due[ids] = NEVER
@@ -353,6 +404,10 @@ class WorkerRules:
     detention_days: int
     fined_employers_today: float = 0.0
     fined_workers_today: float = 0.0
+    # Departures for good and replacements of the day, in the order they happen: settled
+    # together after the day's events (one status change and one dispatch, not one per kind).
+    _going_home: list[tuple[np.ndarray, LeftBecause]] = field(default_factory=list, repr=False)
+    _replacing: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def advance(self, day: int) -> None:
         """Apply the day's events to every worker due today, all at once.
@@ -366,22 +421,62 @@ class WorkerRules:
         if len(due) == 0:
             return
         status = w.status[due]
-        self._return_from_abroad(due[status == Status.AWAY], day)
-        self._deport(due[status == Status.DETAINED], day)
-        self.go_home_or_wait(due[status == Status.WAITING], day, LeftBecause.FACTORY_SHUT)
-        self._events_in_china(due[(status == Status.WORKING) | (status == Status.OVERSTAYING)], day)
+        n = np.bincount(status, minlength=N_STATUS)  # groups nobody is in are skipped
+        # ``compress`` rather than ``due[mask]``: the day's returns and expiries are about
+        # half each, where NumPy's boolean indexing is several times slower (branchy); and
+        # plain ints, as NumPy compares an array with an IntEnum member slowly.
+        if n[Status.AWAY]:
+            self._return_from_abroad(due.compress(status == int(Status.AWAY)), day)
+        if n[Status.DETAINED]:
+            self._deport(due[status == Status.DETAINED], day)
+        if n[Status.WAITING]:
+            self.go_home_or_wait(due[status == Status.WAITING], day, LeftBecause.FACTORY_SHUT)
+        if n[Status.OVERSTAYING]:
+            in_china = (status == Status.WORKING) | (status == Status.OVERSTAYING)
+            self._events_in_china(due.compress(in_china), day, all_working=False)
+        elif n[Status.WORKING]:
+            self._events_in_china(
+                due.compress(status == int(Status.WORKING)), day, all_working=True
+            )
+        self._send_home_and_replace(day)
 
-    def _events_in_china(self, ids: np.ndarray, day: int) -> None:
+    def _send_home_and_replace(self, day: int) -> None:
+        """Those who left for good today go home; the agency sends their replacements (and
+        those of workers caught today) in one batch, in the order they left."""
         w = self.workers
-        leaving_now = w.exit_due[ids] <= day
-        self._exits_in_china(ids[leaving_now], day)
-        # Everyone still here and at work whose visa ends today (departures postponed by a
-        # closed border included).
-        expired = ids[
-            (w.status[ids] == Status.WORKING)
-            & (w.visa_expiry[ids] <= day)
-            & (w.exit_due[ids] > day)
-        ]
+        if self._going_home:
+            if len(self._going_home) == 1:
+                ids, because = self._going_home[0]
+            else:
+                ids = np.concatenate([ids for ids, _ in self._going_home])
+                because = np.concatenate(
+                    [np.full(len(ids), because, dtype=np.int8) for ids, because in self._going_home]
+                )
+            w.send_home(ids, day, because)
+            self._going_home.clear()
+        if self._replacing:
+            parts = self._replacing
+            self.agency.send_replacements(
+                parts[0] if len(parts) == 1 else np.concatenate(parts), day
+            )
+            self._replacing.clear()
+
+    def _events_in_china(self, ids: np.ndarray, day: int, all_working: bool) -> None:
+        """Departures, then visas that end today. ``all_working``: every one of ``ids`` is
+        at work with a valid visa (no overstayers among them)."""
+        w = self.workers
+        staying = w.exit_due[ids] > day
+        if not staying.all():
+            self._exits_in_china(ids[~staying], day)
+        if all_working and not self.border.closed(day):
+            # A worker at work is due on the earlier of visa expiry and exit day, and those
+            # leaving have left: whoever is due today and stays has a visa that ends today.
+            expired = ids[staying]
+        else:
+            # Everyone still here and at work whose visa ends today (departures postponed
+            # by a closed border included: their dates changed, so read them again).
+            status, staying = w.status[ids], w.exit_due[ids] > day
+            expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
         renewable = self.china.issues_visa(day, new_worker=False)
         if self.border.closed(day):
             # No way home: China extends visas in the country, or the worker overstays.
@@ -394,12 +489,13 @@ class WorkerRules:
             return
         if renewable:
             # The article: "visas had expired so they just went back to North Korea to extend them".
-            w.set_status(expired, Status.AWAY, crossing=-1)
+            w.set_status(expired, Status.AWAY, crossing=-1, old=Status.WORKING)
             queue = self.streams.integers(
                 "trip_length", expired, self.renewal_trip_spread_days + 1, day
             )
-            w.return_day[expired] = day + self.renewal_trip_days + queue
-            w.due[expired] = w.return_day[expired]
+            back = (day + self.renewal_trip_days + queue).astype(np.int32)  # as the columns
+            w.return_day[expired] = back
+            w.due[expired] = back
             w.trips[expired] += 1
         else:
             self._refused_renewal(expired, day)
@@ -428,10 +524,10 @@ class WorkerRules:
         """No renewal to be had: stay on illegally (and keep working) or go home."""
         w = self.workers
         stays = self.streams.uniform("overstay", ids, day) < self.overstay_share
-        overstayers = ids[stays]
+        overstayers = ids.compress(stays)  # about half: compress beats a boolean index
         w.set_status(overstayers, Status.OVERSTAYING)
         self.china.schedule_catch(overstayers, day)
-        self._leave_for_good(ids[~stays], day, LeftBecause.VISA_REFUSED)
+        self._leave_for_good(ids.compress(~stays), day, LeftBecause.VISA_REFUSED)
 
     def _detain(self, ids: np.ndarray, day: int) -> None:
         """Caught: detained, fined as the law says, deported after detention; a replacement
@@ -452,7 +548,7 @@ class WorkerRules:
         w.set_status(ids, Status.DETAINED)
         w.return_day[ids] = day + max(1, self.detention_days)
         w.due[ids] = w.return_day[ids]
-        self.agency.send_replacements(w.factory[ids], day)
+        self._replacing.append(w.factory[ids])
 
     def go_home_or_wait(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
         """Workers without a job go home, or wait in China while the border is closed."""
@@ -473,15 +569,18 @@ class WorkerRules:
         w.due[ids] = w.return_day[ids]
 
     def _leave_for_good(self, ids: np.ndarray, day: int, because: LeftBecause) -> None:
-        """A worker goes home for good; the agency sends a replacement to the same factory."""
-        self.workers.send_home(ids, day, because)
-        self.agency.send_replacements(self.workers.factory[ids], day)
+        """A worker goes home for good; the agency sends a replacement to the same factory
+        (both at the end of the day's events: ``_send_home_and_replace``)."""
+        if len(ids):
+            self._going_home.append((ids, because))
+            self._replacing.append(self.workers.factory[ids])
 
-    def _new_visas(self, ids: np.ndarray, day: int, at_work: bool) -> None:
-        """Renewed visas: work visas cannot be renewed after 2375, so training or student."""
+    def _new_visas(self, ids: np.ndarray, day: int, at_work: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Renewed visas: work visas cannot be renewed after 2375, so training or student.
+        Returns the workers' visa kinds and expiry days."""
         w = self.workers
         visa = w.visa[ids]
-        was_work = visa == Visa.WORK
+        was_work = visa == int(Visa.WORK)
         if was_work.any():
             new = self.china.visa_kind_for(ids[was_work], day)
             if at_work:  # counted by visa kind while working: move them to the new kind
@@ -489,7 +588,9 @@ class WorkerRules:
                 w.working_by_visa += np.bincount(new, minlength=N_VISA)
             visa[was_work] = new
             w.visa[ids] = visa
-        w.visa_expiry[ids] = day + self.agency.stays[visa]
+        expiry = day + self.agency.stays[visa]
+        w.visa_expiry[ids] = expiry
+        return visa, expiry
 
     def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
         """The end of a trip home: back on a new visa, or home for good.
@@ -500,19 +601,28 @@ class WorkerRules:
         if self.border.closed(day):
             w.send_home(ids, day, LeftBecause.BORDER_CLOSED)
             return
-        if (w.exit_due[ids] <= day).any():  # a catch day that passed abroad does not count
-            told = w.leave_day[ids] <= day
-            w.send_home(ids[told], day, LeftBecause.REPATRIATION)
-            ids = ids[~told]
-            ended = w.contract_end[ids] <= day
-            self._leave_for_good(ids[ended], day, LeftBecause.CONTRACT_END)
-            ids = ids[~ended]
+        exit_due = w.exit_due[ids]
+        early = exit_due <= day  # told to leave, contract over or sought: few, most days
+        sought = None
+        if early.any():
+            first = ids[early]
+            told = w.leave_day[first] <= day
+            ended = ~told & (w.contract_end[first] <= day)
+            w.send_home(first[told], day, LeftBecause.REPATRIATION)
+            self._leave_for_good(first[ended], day, LeftBecause.CONTRACT_END)
+            gone = told | ended
+            sought = first[~gone]  # a catch day that passed abroad does not count
+            early[early] = gone
+            ids, exit_due = ids[~early], exit_due[~early]
         if not self.china.issues_visa(day, new_worker=False):
             self._leave_for_good(ids, day, LeftBecause.VISA_REFUSED)
             return
-        self._new_visas(ids, day, at_work=False)
-        w.set_status(ids, Status.WORKING, crossing=+1)
-        w.due[ids] = np.minimum(w.visa_expiry[ids], w.exit_due[ids])
-        stale = ids[w.catch_day[ids] <= day]
-        if len(stale):  # sought while abroad: inspections pick up the search again
-            self.china.schedule_catch(stale, day)
+        visa, expiry = self._new_visas(ids, day, at_work=False)
+        w.set_status(ids, Status.WORKING, crossing=+1, old=Status.AWAY, visa=visa)
+        w.due[ids] = np.minimum(expiry, exit_due)
+        if sought is not None:
+            # Exit days are the earliest of contract end, catch day and leave day, so only
+            # those found early above can have been sought while abroad.
+            stale = sought[w.catch_day[sought] <= day]
+            if len(stale):  # sought while abroad: inspections pick up the search again
+                self.china.schedule_catch(stale, day)

@@ -66,6 +66,15 @@ def test_running_counters_match_a_recount_of_the_rows() -> None:
         assert (staff == model.market.staff).all()
         assert np.allclose(wage_bill, model.market.wage_bill)
         assert (model.factories.cn_staff == staff).all()
+        # The market counts job seekers as they change and lists staff by locals with a job
+        # and migrants in the city: both rest on migrants being in the city only while
+        # employed, and locals never leaving it.
+        market = model.market
+        employed = market.employer >= 0
+        assert (market.in_city[~market.local] == employed[~market.local]).all()
+        assert market.in_city[market.local].all()
+        assert market.seekers == int((market.in_city & ~employed).sum())
+        assert (market._employed() == np.flatnonzero(employed)).all()
 
 
 def test_same_seed_same_result_other_seed_other_result() -> None:
