@@ -187,3 +187,26 @@ def test_the_pdf_leads_with_findings_across_worlds_equal_to_the_ensemble(brief) 
         assert not (other in text and text.index(heading) < text.index(other) < at)
     assert "plausible: 0.1 to 1" in text  # the assumptions table gives the ranges
     assert "--worlds 10 --world-seeds 1" in text  # and the command regenerates them
+
+
+def test_a_lag_beyond_one_scenarios_horizon_is_said_not_a_keyerror() -> None:
+    """The status quo's reference is the UN deadline, the gradual return starts in June: a run
+    ending in June 2020 has a 365-day lag for one and not the other. The table says so and
+    the findings leave that lag out (it was a KeyError traceback)."""
+    from experiments.comparison import compare
+    from model.scenario import SCENARIO_DIR, load_scenario
+    from viz.brief import results_table
+
+    small = {"end_date": "2020-06-30", "n_workers": 400, "n_factories": 6}
+    scenarios = [
+        load_scenario(SCENARIO_DIR / f).with_overrides(small)
+        for f in ("status_quo.toml", "gradual_return.toml")
+    ]
+    comp = compare(scenarios, replicates=2, jobs=1)
+    rows = {row["label"]: row for row in results_table(comp)["rows"]}
+    lag = rows["Factories shut, 365 days after the policy starts"]
+    assert (
+        lag["cells"][0]["mean"] == "beyond the run"
+        and lag["cells"][1]["mean"] != lag["cells"][0]["mean"]
+    )
+    assert not any("365 days" in f.text for f in key_findings(comp))

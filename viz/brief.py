@@ -118,7 +118,8 @@ def key_findings(comp: Comparison) -> list[Finding]:
             )
         )
     for metric, sentence in FINDING_SENTENCES:
-        if metric not in set(comp.table.metric):  # e.g. a lag beyond a short run's horizon
+        measured = set(comp.table.scenario[comp.table.metric == metric])
+        if not set(names) <= measured:  # e.g. a lag beyond a short run's horizon
             continue
         text, numbers = _per_scenario(comp, metric, names)
         found.append(Finding(sentence.format(v=text), numbers))
@@ -184,11 +185,16 @@ def figures(comp: Comparison) -> list[dict[str, str]]:
 def results_table(comp: Comparison) -> dict[str, Any]:
     """Scenario means with intervals, and paired differences from the base."""
     names = [s.name for s in comp.scenarios]
+    present = set(zip(comp.table.metric, comp.table.scenario, strict=True))
     rows = []
     for metric in dict.fromkeys(comp.table.metric):
         m = metrics.measure(metric)
         cells, diffs = [], []
         for name in names:
+            if (metric, name) not in present:  # a lag beyond this scenario's horizon
+                cells.append({"mean": "beyond the run", "ci": ""})
+                diffs.append({"mean": "", "ci": ""})
+                continue
             r = comp.metric(metric, name)
             cells.append(
                 {
