@@ -112,7 +112,8 @@ def key_findings(comp: Comparison) -> list[Finding]:
         total = int(comp.runs.factories.iloc[0])
         found.append(
             Finding(
-                f"An {_label(high)} shuts {n} more factories than a {_label(low)}, "
+                f"{_article(_label(high)).capitalize()} {_label(high)} shuts {n} more "
+                f"factories than {_article(_label(low))} {_label(low)}, "
                 f"of {total:,}; the seeds are shared, so this is the policy's effect.",
                 (n,),
             )
@@ -126,13 +127,18 @@ def key_findings(comp: Comparison) -> list[Finding]:
     return found
 
 
+def _article(words: str) -> str:
+    """'an' before 'abrupt return', 'a' before 'gradual return'."""
+    return "an" if words[:1].lower() in "aeiou" else "a"
+
+
 def _day(d: dt.date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
 def summary_paragraph(comp: Comparison) -> str:
     labels = [_label(s.name) for s in comp.scenarios]
-    others = " and ".join(f"a {n}" for n in labels[1:]) or "the base scenario alone"
+    others = " and ".join(f"{_article(n)} {n}" for n in labels[1:]) or "the base scenario alone"
     p = comp.scenarios[0].params
     return (
         f"This brief compares {others} with the {labels[0]} for "
