@@ -48,4 +48,4 @@ bench: $(STAMP)
 	$(PY) bench/bench_cli_start.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache docs/api
+	rm -rf $(VENV) out .pytest_cache docs/api model/__pycache__  # (Numba caches its machine code there)

@@ -5,8 +5,10 @@ example (seed, "overstay", worker 812, day 403). Two scenarios run with the same
 therefore draw the same number for the same individual and purpose, whatever else
 differs between them and in whatever order the model asks: until their policies
 differ, their runs are identical, and afterwards the difference is the policy's effect
-rather than noise. Drawing is vectorised (SplitMix64 finalizer, Steele et al. 2014),
-so a stream costs a few array operations, not a Generator per worker.
+rather than noise. A draw is SplitMix64's finalizer (Steele et al. 2014) of the id's
+word, compiled with Numba (``draw``): the compiled worker rules
+(``model.worker_kernels``) draw one worker at a time the same numbers that
+``Streams.uniform`` draws for a whole array.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from numba import njit
 
 _GOLDEN_INT = 0x9E3779B97F4A7C15
 _GOLDEN = np.uint64(_GOLDEN_INT)
@@ -24,29 +27,28 @@ _MASK64 = 2**64 - 1
 _TO_UNIT = 1.0 / float(2**53)
 
 
-_S11, _S27, _S30, _S31, _ONE = (np.uint64(k) for k in (11, 27, 30, 31, 1))
+_S11, _S27, _S30, _S31 = (np.uint64(k) for k in (11, 27, 30, 31))
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer: a bijective avalanche of 64-bit words."""
+@njit(inline="always")
+def draw(i: int, addend: np.uint64) -> float:
+    """Uniform in [0, 1) for id ``i`` of the stream and counter behind ``addend``
+    (``Streams.addend``): the top 53 bits of the finalizer of (i + 1) * golden + base."""
+    x = np.uint64(i) * _GOLDEN + addend
     x ^= x >> _S30
     x *= _M1
     x ^= x >> _S27
     x *= _M2
     x ^= x >> _S31
-    return x
+    return np.float64(x >> _S11) * _TO_UNIT
 
 
-def _mix64_inplace(x: np.ndarray) -> None:
-    """``_mix64`` on an array, in place, with one scratch buffer."""
-    t = x >> _S30
-    x ^= t
-    x *= _M1
-    np.right_shift(x, _S27, out=t)
-    x ^= t
-    x *= _M2
-    np.right_shift(x, _S31, out=t)
-    x ^= t
+@njit(cache=True)
+def _uniform_of(ids: np.ndarray, addend: np.uint64) -> np.ndarray:
+    out = np.empty(len(ids), dtype=np.float64)
+    for k in range(len(ids)):
+        out[k] = draw(ids[k], addend)
+    return out
 
 
 def _stream_key(seed: int, name: str) -> np.uint64:
@@ -68,24 +70,19 @@ class Streams:
             key = self._keys[name] = _stream_key(self.seed, name)
         return key
 
+    def addend(self, name: str, counter: int = 0) -> np.uint64:
+        """The word that, added to id * golden, starts the draw of stream ``name`` at
+        ``counter``: (id + 1) * golden + base is id * golden + (golden + base) mod 2**64."""
+        # Python ints: numpy scalars warn on wrap-around.
+        base = int(self._key(name)) ^ ((int(counter) * _COUNTER_MIX_INT) & _MASK64)
+        return np.uint64((_GOLDEN_INT + base) & _MASK64)
+
     def uniform(self, name: str, ids: np.ndarray | int, counter: int = 0) -> np.ndarray:
         """Uniform draws in [0, 1), one per id, for stream ``name`` at ``counter``."""
-        # Scalar arithmetic in Python ints (numpy scalars warn on wrap-around; arrays wrap).
-        base = int(self._key(name)) ^ ((int(counter) * _COUNTER_MIX_INT) & _MASK64)
+        addend = self.addend(name, counter)
         if np.ndim(ids) == 0:
-            x = _mix64((np.asarray(ids, dtype=np.uint64) + _ONE) * _GOLDEN + np.uint64(base))
-            return (x >> _S11).astype(np.float64) * _TO_UNIT
-        # The same words as above, computed in place in one buffer: (id + 1) * golden + base
-        # is id * golden + (golden + base) modulo 2**64. Most of the model's time in
-        # drawing is passes over these arrays, so fewer temporaries count.
-        x = np.array(ids, dtype=np.uint64)
-        x *= _GOLDEN
-        x += np.uint64((_GOLDEN_INT + base) & _MASK64)
-        _mix64_inplace(x)
-        x >>= _S11
-        u = x.astype(np.float64)
-        u *= _TO_UNIT
-        return u
+            return _uniform_of(np.array([ids], dtype=np.int64), addend)[0]
+        return _uniform_of(np.asarray(ids, dtype=np.int64), addend)
 
     def normal(self, name: str, ids: np.ndarray | int, counter: int = 0) -> np.ndarray:
         """Standard normal draws (inverse CDF of ``uniform``, so still one draw per id)."""

@@ -18,8 +18,10 @@ from typing import Protocol
 
 import numpy as np
 
+from model import worker_kernels as kernels
 from model.calendar import NEVER
 from model.randomness import Streams
+from model.worker_kernels import AT_WORK, EMPLOYED, IN_CHINA
 
 
 class Status(IntEnum):
@@ -49,9 +51,6 @@ class LeftBecause(IntEnum):
 
 N_STATUS = len(Status)
 N_VISA = len(Visa)
-_IN_CHINA = np.array([1, 0, 1, 1, 0, 1], dtype=np.int64)  # by Status
-_AT_WORK = np.array([1, 0, 1, 0, 0, 0], dtype=np.int64)  # staffs a position today
-_EMPLOYED = np.array([1, 1, 1, 0, 0, 0], dtype=np.int64)  # holds a position
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,8 @@ class WorkerPopulation:
         "trips": np.int16,
     }
 
+    _PACKED = ("factory", "exit_due", "visa_expiry", "status", "visa", "trips")
+
     _NEW_WORKER = {
         "status": Status.WORKING,
         "return_day": NEVER,
@@ -105,8 +106,8 @@ class WorkerPopulation:
     def __init__(self, n_factories: int, capacity: int):
         self.n = 0
         self.n_factories = n_factories
-        for name, dtype in self._COLUMNS.items():
-            setattr(self, name, self._column(name, dtype, max(capacity, 16)))
+        for name, column in self._allocate(max(capacity, 16)).items():
+            setattr(self, name, column)
         self.by_status = np.zeros(N_STATUS, dtype=np.int64)
         self.working_by_visa = np.zeros(N_VISA, dtype=np.int64)
         self.at_work_by_factory = np.zeros(n_factories, dtype=np.int64)
@@ -123,13 +124,24 @@ class WorkerPopulation:
         if need <= cap:
             return
         new_cap = max(need, cap * 2)
-        for name, dtype in self._COLUMNS.items():
-            grown = self._column(name, dtype, new_cap)
+        for name, grown in self._allocate(new_cap).items():
             grown[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, grown)
 
-    def _column(self, name: str, dtype: type, capacity: int) -> np.ndarray:
-        return np.full(capacity, self._NEW_WORKER.get(name, 0), dtype=dtype)
+    def _allocate(self, capacity: int) -> dict[str, np.ndarray]:
+        """Columns for ``capacity`` workers, unused rows holding ``_NEW_WORKER``'s values.
+
+        The columns every visa run reads or writes (``_PACKED``) share one record per
+        worker, 16 bytes: a day's runs touch a few thousand workers scattered over the
+        rows, and one cache line per worker costs a fraction of one per column.
+        """
+        packed = np.zeros(capacity, dtype=[(name, self._COLUMNS[name]) for name in self._PACKED])
+        columns = {}
+        for name, dtype in self._COLUMNS.items():
+            column = packed[name] if name in self._PACKED else np.empty(capacity, dtype=dtype)
+            column[:] = self._NEW_WORKER.get(name, 0)
+            columns[name] = column
+        return columns
 
     def add(
         self,
@@ -164,97 +176,39 @@ class WorkerPopulation:
 
     # --- state changes ----------------------------------------------------------------
 
-    def set_status(
-        self,
-        ids: np.ndarray,
-        new: Status,
-        crossing: int = 0,
-        old: Status | None = None,
-        visa: np.ndarray | None = None,
-    ) -> None:
+    def set_status(self, ids: np.ndarray, new: Status, crossing: int = 0) -> None:
         """Move workers to a new status, keeping every counter right.
 
-        ``crossing`` is +1 for an entry into China, -1 for an exit, 0 for none. A caller
-        that knows every worker's current status passes it as ``old`` (and their visa kinds
-        as ``visa`` if it has them): the day's common moves then skip the look-ups.
+        ``crossing`` is +1 for an entry into China, -1 for an exit, 0 for none.
         """
         if len(ids) == 0:
             return
-        if old is None:
-            olds = self.status[ids]
-            self._set_mixed_status(ids, olds, np.bincount(olds, minlength=N_STATUS), new, crossing)
-            return
-        self.by_status[old] -= len(ids)
-        self.by_status[new] += len(ids)
-        self._shift_counts(old, new, ids, visa)
-        self._moved(ids, new, crossing)
-
-    def _set_mixed_status(
-        self, ids: np.ndarray, olds: np.ndarray, old_counts: np.ndarray, new: Status, crossing: int
-    ) -> None:
-        """``set_status`` for workers whose statuses ``olds`` (counted in ``old_counts``) may
-        differ."""
-        if old_counts.max() == len(ids):  # the usual case: all from one status
-            self.set_status(ids, new, crossing, old=Status(int(olds[0])))
-            return
-        self.by_status -= old_counts
-        self.by_status[new] += len(ids)
-        # All moves at once: each worker's change in the per-factory totals, summed by
-        # factory (a weighted bincount sums +-1s: exact), rather than one pass per status.
-        f = self.factory[ids]
-        for totals, per_status in (
-            (self.at_work_by_factory, _AT_WORK),
-            (self.employed_by_factory, _EMPLOYED),
-        ):
-            change = per_status[new] - per_status[olds]
-            if change.any():
-                totals += np.bincount(f, weights=change, minlength=self.n_factories).astype(
-                    np.int64
-                )
-        if new != Status.WORKING and old_counts[Status.WORKING]:
-            visa = self.visa[ids].compress(olds == Status.WORKING)
-            self.working_by_visa -= np.bincount(visa, minlength=N_VISA)
-        elif new == Status.WORKING:
-            visa = self.visa[ids].compress(olds != Status.WORKING)
-            self.working_by_visa += np.bincount(visa, minlength=N_VISA)
-        self._moved(ids, new, crossing)
-
-    def _moved(self, ids: np.ndarray, new: Status, crossing: int) -> None:
-        self.status[ids] = new
+        self._move(ids, new)
         if crossing > 0:
             self.entries_today += len(ids)
         elif crossing < 0:
             self.exits_today += len(ids)
 
-    def _shift_counts(
-        self, old: Status, new: Status, ids: np.ndarray, visa: np.ndarray | None
-    ) -> None:
-        """Running totals for workers moving from one status to another (each column is
-        read only if a total depends on it)."""
-        if (old == Status.WORKING) != (new == Status.WORKING):
-            by_visa = np.bincount(self.visa[ids] if visa is None else visa, minlength=N_VISA)
-            if old == Status.WORKING:
-                self.working_by_visa -= by_visa
-            else:
-                self.working_by_visa += by_visa
-        d_work = _AT_WORK[new] - _AT_WORK[old]
-        d_emp = _EMPLOYED[new] - _EMPLOYED[old]
-        if d_work or d_emp:
-            per_factory = np.bincount(self.factory[ids], minlength=self.n_factories)
-            if d_work:
-                self.at_work_by_factory += d_work * per_factory
-            if d_emp:
-                self.employed_by_factory += d_emp * per_factory
+    def _move(self, ids: np.ndarray, new: Status) -> int:
+        """``model.worker_kernels.move_workers`` here; returns how many of ``ids`` were in China."""
+        return kernels.move_workers(
+            ids,
+            int(new),
+            self.status,
+            self.visa,
+            self.factory,
+            self.by_status,
+            self.working_by_visa,
+            self.at_work_by_factory,
+            self.employed_by_factory,
+        )
 
     def send_home(self, ids: np.ndarray, day: int, because: LeftBecause | np.ndarray) -> None:
         """Workers leave China for good (those already outside simply stay home);
         ``because``: one reason for all, or one per worker."""
         if len(ids) == 0:
             return
-        olds = self.status[ids]
-        old_counts = np.bincount(olds, minlength=N_STATUS)
-        self.exits_today += int(old_counts @ _IN_CHINA)
-        self._set_mixed_status(ids, olds, old_counts, Status.HOME, crossing=0)
+        self.exits_today += self._move(ids, Status.HOME)
         self.left_day[ids] = day
         self.left_because[ids] = because
         self.due[ids] = NEVER
@@ -284,10 +238,6 @@ class WorkerPopulation:
         due = np.where(away, self.return_day[ids], due)
         self.due[ids] = np.where(st == Status.HOME, NEVER, due)
 
-    def due_on(self, day: int) -> np.ndarray:
-        """Ids of the workers with an event today (the calendar is the ``due`` column)."""
-        return np.flatnonzero(self.due[: self.n] == day)
-
     def with_status(self, *statuses: Status) -> np.ndarray:
         st = self.status[: self.n]
         mask = st == statuses[0]
@@ -303,7 +253,7 @@ class WorkerPopulation:
 
     @property
     def in_china(self) -> int:
-        return int(self.by_status @ _IN_CHINA)
+        return int(self.by_status @ IN_CHINA)
 
     def recount(self) -> dict[str, np.ndarray]:
         """Counters recomputed from the rows, to check the running totals against."""
@@ -315,10 +265,10 @@ class WorkerPopulation:
                 self.visa[: self.n][st == Status.WORKING], minlength=N_VISA
             ),
             "at_work_by_factory": np.bincount(
-                f, weights=_AT_WORK[st], minlength=self.n_factories
+                f, weights=AT_WORK[st], minlength=self.n_factories
             ).astype(np.int64),
             "employed_by_factory": np.bincount(
-                f, weights=_EMPLOYED[st], minlength=self.n_factories
+                f, weights=EMPLOYED[st], minlength=self.n_factories
             ).astype(np.int64),
         }
 
@@ -349,6 +299,8 @@ class WorkerPopulation:
 
 class VisaPolicy(Protocol):
     """What worker events ask of China: visas, their kind, and inspections."""
+
+    new_student_share: float  # of visas in place of a work visa, the share that are student visas
 
     def issues_visa(self, day: int, new_worker: bool) -> bool: ...
     def visa_kind_for(self, ids: np.ndarray, day: int) -> np.ndarray: ...
@@ -417,27 +369,25 @@ class WorkerRules:
         """
         self.fined_employers_today = self.fined_workers_today = 0.0
         w = self.workers
-        due = w.due_on(day)
+        due, starts = kernels.due_by_status(w.due, w.status, w.n, day, N_STATUS)
         if len(due) == 0:
             return
-        status = w.status[due]
-        n = np.bincount(status, minlength=N_STATUS)  # groups nobody is in are skipped
-        # ``compress`` rather than ``due[mask]``: the day's returns and expiries are about
-        # half each, where NumPy's boolean indexing is several times slower (branchy); and
-        # plain ints, as NumPy compares an array with an IntEnum member slowly.
+
+        def group(status: Status) -> np.ndarray:
+            return due[starts[status] : starts[status + 1]]
+
+        n = np.diff(starts)  # groups nobody is in are skipped
         if n[Status.AWAY]:
-            self._return_from_abroad(due.compress(status == int(Status.AWAY)), day)
+            self._return_from_abroad(group(Status.AWAY), day)
         if n[Status.DETAINED]:
-            self._deport(due[status == Status.DETAINED], day)
+            self._deport(group(Status.DETAINED), day)
         if n[Status.WAITING]:
-            self.go_home_or_wait(due[status == Status.WAITING], day, LeftBecause.FACTORY_SHUT)
+            self.go_home_or_wait(group(Status.WAITING), day, LeftBecause.FACTORY_SHUT)
         if n[Status.OVERSTAYING]:
-            in_china = (status == Status.WORKING) | (status == Status.OVERSTAYING)
-            self._events_in_china(due.compress(in_china), day, all_working=False)
+            in_china = np.sort(np.concatenate([group(Status.WORKING), group(Status.OVERSTAYING)]))
+            self._events_in_china(in_china, day, all_working=False)
         elif n[Status.WORKING]:
-            self._events_in_china(
-                due.compress(status == int(Status.WORKING)), day, all_working=True
-            )
+            self._events_in_china(group(Status.WORKING), day, all_working=True)
         self._send_home_and_replace(day)
 
     def _send_home_and_replace(self, day: int) -> None:
@@ -465,6 +415,32 @@ class WorkerRules:
         """Departures, then visas that end today. ``all_working``: every one of ``ids`` is
         at work with a valid visa (no overstayers among them)."""
         w = self.workers
+        renewable = self.china.issues_visa(day, new_worker=False)
+        if all_working and renewable and not self.border.closed(day):
+            # The usual day: visas end and their holders go home to renew them (compiled);
+            # those whose exit day has come leave the array way.
+            leaving, gone = kernels.leave_on_trips(
+                ids,
+                day,
+                w.exit_due,
+                w.visa,
+                w.factory,
+                w.status,
+                w.return_day,
+                w.due,
+                w.trips,
+                w.by_status,
+                w.working_by_visa,
+                w.at_work_by_factory,
+                w.employed_by_factory,
+                self.renewal_trip_days,
+                self.renewal_trip_spread_days,
+                self.streams.addend("trip_length", day),
+            )
+            w.exits_today += gone
+            if len(leaving):
+                self._exits_in_china(leaving, day)
+            return
         staying = w.exit_due[ids] > day
         if not staying.all():
             self._exits_in_china(ids[~staying], day)
@@ -477,11 +453,10 @@ class WorkerRules:
             # by a closed border included: their dates changed, so read them again).
             status, staying = w.status[ids], w.exit_due[ids] > day
             expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
-        renewable = self.china.issues_visa(day, new_worker=False)
         if self.border.closed(day):
             # No way home: China extends visas in the country, or the worker overstays.
             if renewable:
-                self._new_visas(expired, day, at_work=True)
+                self._extend_in_china(expired, day)
                 w.due[expired] = np.minimum(w.visa_expiry[expired], w.exit_due[expired])
             else:
                 w.set_status(expired, Status.OVERSTAYING)
@@ -489,7 +464,7 @@ class WorkerRules:
             return
         if renewable:
             # The article: "visas had expired so they just went back to North Korea to extend them".
-            w.set_status(expired, Status.AWAY, crossing=-1, old=Status.WORKING)
+            w.set_status(expired, Status.AWAY, crossing=-1)
             queue = self.streams.integers(
                 "trip_length", expired, self.renewal_trip_spread_days + 1, day
             )
@@ -575,22 +550,20 @@ class WorkerRules:
             self._going_home.append((ids, because))
             self._replacing.append(self.workers.factory[ids])
 
-    def _new_visas(self, ids: np.ndarray, day: int, at_work: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Renewed visas: work visas cannot be renewed after 2375, so training or student.
-        Returns the workers' visa kinds and expiry days."""
+    def _extend_in_china(self, ids: np.ndarray, day: int) -> None:
+        """Visas of workers at work renewed in China (the border is closed): training or
+        student in place of a work visa, for the stay that kind allows."""
         w = self.workers
         visa = w.visa[ids]
         was_work = visa == int(Visa.WORK)
         if was_work.any():
             new = self.china.visa_kind_for(ids[was_work], day)
-            if at_work:  # counted by visa kind while working: move them to the new kind
-                w.working_by_visa[Visa.WORK] -= len(new)
-                w.working_by_visa += np.bincount(new, minlength=N_VISA)
+            # counted by visa kind while working: move them to the new kind
+            w.working_by_visa[Visa.WORK] -= len(new)
+            w.working_by_visa += np.bincount(new, minlength=N_VISA)
             visa[was_work] = new
             w.visa[ids] = visa
-        expiry = day + self.agency.stays[visa]
-        w.visa_expiry[ids] = expiry
-        return visa, expiry
+        w.visa_expiry[ids] = day + self.agency.stays[visa]
 
     def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
         """The end of a trip home: back on a new visa, or home for good.
@@ -601,6 +574,11 @@ class WorkerRules:
         if self.border.closed(day):
             w.send_home(ids, day, LeftBecause.BORDER_CLOSED)
             return
+        renewable = self.china.issues_visa(day, new_worker=False)
+        if renewable:
+            # The usual day: back at work on a new visa (compiled), all but the few whose
+            # exit day has come, who are left below.
+            ids = self._back_at_work(ids, day, exits_first=True)
         exit_due = w.exit_due[ids]
         early = exit_due <= day  # told to leave, contract over or sought: few, most days
         sought = None
@@ -613,16 +591,39 @@ class WorkerRules:
             gone = told | ended
             sought = first[~gone]  # a catch day that passed abroad does not count
             early[early] = gone
-            ids, exit_due = ids[~early], exit_due[~early]
-        if not self.china.issues_visa(day, new_worker=False):
+            ids = ids[~early]
+        if not renewable:
             self._leave_for_good(ids, day, LeftBecause.VISA_REFUSED)
             return
-        visa, expiry = self._new_visas(ids, day, at_work=False)
-        w.set_status(ids, Status.WORKING, crossing=+1, old=Status.AWAY, visa=visa)
-        w.due[ids] = np.minimum(expiry, exit_due)
+        self._back_at_work(ids, day, exits_first=False)
         if sought is not None:
             # Exit days are the earliest of contract end, catch day and leave day, so only
             # those found early above can have been sought while abroad.
             stale = sought[w.catch_day[sought] <= day]
             if len(stale):  # sought while abroad: inspections pick up the search again
                 self.china.schedule_catch(stale, day)
+
+    def _back_at_work(self, ids: np.ndarray, day: int, exits_first: bool) -> np.ndarray:
+        """Back from a trip on a new visa (``model.kernels.back_on_new_visas``); with
+        ``exits_first`` those whose exit day has come are returned instead."""
+        w = self.workers
+        early, back = kernels.back_on_new_visas(
+            ids,
+            day,
+            exits_first,
+            w.exit_due,
+            w.visa,
+            w.visa_expiry,
+            w.factory,
+            w.status,
+            w.due,
+            w.by_status,
+            w.working_by_visa,
+            w.at_work_by_factory,
+            w.employed_by_factory,
+            self.agency.stays,
+            self.china.new_student_share,
+            self.streams.addend("visa_kind", day),
+        )
+        w.entries_today += back
+        return early

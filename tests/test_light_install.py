@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "laborflow"
 HEAVY = (
     "numpy",
+    "numba",
     "pandas",
     "pandas.plotting",
     "scipy",

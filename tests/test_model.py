@@ -77,6 +77,40 @@ def test_running_counters_match_a_recount_of_the_rows() -> None:
         assert (market._employed() == np.flatnonzero(employed)).all()
 
 
+def test_visa_runs_follow_the_rules_and_the_random_streams() -> None:
+    """The monthly visa run, day by day (compiled in model.worker_kernels): whoever leaves on
+    a trip had a visa ending that day and comes back after the trip plus the queue drawn from
+    the ``trip_length`` stream; whoever comes back is at work on a new training or student
+    visa for its full stay, next due when it or the exit day comes."""
+    model = LaborModel.from_scenario(SCENARIOS / "status_quo.toml", rng=5, **SMALL)
+    p, w, streams = model.p, model.workers, model.streams
+    stays = model.agency.stays
+    left = back = 0
+    for day in range(120):
+        n = w.n
+        before = {c: getattr(w, c)[:n].copy() for c in ("status", "visa_expiry", "trips")}
+        model.step()
+        status = w.status[:n]
+        out = np.flatnonzero((before["status"] == Status.WORKING) & (status == Status.AWAY))
+        if day in model.agency.recall_days:  # the April holiday: another reason to leave
+            out = out[:0]
+        assert (before["visa_expiry"][out] == day).all()
+        queue = streams.integers("trip_length", out, p["renewal_trip_spread_days"] + 1, day)
+        assert (w.return_day[out] == day + p["renewal_trip_days"] + queue).all()
+        assert (w.due[out] == w.return_day[out]).all()
+        assert (w.trips[out] == before["trips"][out] + 1).all()
+        came = np.flatnonzero((before["status"] == Status.AWAY) & (status == Status.WORKING))
+        assert (w.visa[came] != 0).all()  # no work visas after resolution 2375
+        assert (w.visa_expiry[came] == day + stays[w.visa[came]]).all()
+        assert (w.due[came] == np.minimum(w.visa_expiry[came], w.exit_due[came])).all()
+        left, back = left + len(out), back + len(came)
+        recount = w.recount()
+        assert (recount["by_status"] == w.by_status).all()
+        assert (recount["working_by_visa"] == w.working_by_visa).all()
+        assert (recount["at_work_by_factory"] == w.at_work_by_factory).all()
+    assert left > 1000 and back > 1000  # about a third of 3,000 workers a month, each way
+
+
 def test_same_seed_same_result_other_seed_other_result() -> None:
     a = run("gradual_return", 11, **SMALL)
     b = run("gradual_return", 11, **SMALL)
