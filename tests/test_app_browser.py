@@ -376,8 +376,10 @@ def test_a_link_restores_a_modified_run_which_downloads_and_joins_the_comparison
     assert loaded.params["nk_wage_yuan_per_month"] == 2500
     assert loaded.params["n_factories"] == 40 and loaded.params["repatriation_mode"] == "gradual"
     page.get_by_role("button", name="Add to comparison").click()
+    # The box appears, then is ticked once the comparison takes the run (an effect after the
+    # render): wait for the ticked box, not just the box, or a busy machine fails the test.
     added = page.locator(".lf-check-gradual_return_modified_1 input")
-    added.wait_for(state="attached", timeout=10_000)
+    page.locator(".lf-check-gradual_return_modified_1 input:checked").wait_for(timeout=10_000)
     assert added.is_checked()
     assert page.problems == []
 
