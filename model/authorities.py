@@ -257,10 +257,15 @@ class DPRKLabourAgency(mesa.Agent):
         factories = factories[self.factories.operating[factories]]
         if len(factories) == 0:
             return
-        w = self.workers
-        ids = np.arange(w.n, w.n + len(factories))
-        visa = china.visa_kind_for(ids, day)
-        w.add(factories, visa, day + self.stays[visa], day + self.contract_days, arrived=day)
+        # A training or student visa (China's ``visa_kind_for``, drawn in the compiled add).
+        self.workers.arrive(
+            factories,
+            day,
+            self.contract_days,
+            self.stays,
+            china.new_student_share,
+            self.streams.addend("visa_kind", day),
+        )
 
     def recall_for_holiday(self, day: int, year: int, return_day: int) -> None:
         """Late March: a share of workers go home for 15 April and come back after it.

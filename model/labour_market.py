@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from model import market_kernels as kernels
 from model.calendar import DAYS_PER_MONTH, NEVER
 from model.randomness import Streams
 
@@ -108,154 +109,112 @@ class LabourMarket:
 
     def _employed(self) -> np.ndarray:
         """Ids of everyone employed, in order: the locals with a job, then the migrants in
-        the city (a migrant is in the city only while employed), so only a third of the
-        rows are scanned as numbers."""
-        first = self._first_migrant
-        locals_ = np.flatnonzero(self.employer[:first] >= 0)
-        return np.concatenate([locals_, np.flatnonzero(self.in_city[first:]) + first])
+        the city (a migrant is in the city only while employed)."""
+        return kernels.employed_rows(self.employer, self.in_city, self._first_migrant)
 
     def _count_out(self, rows: np.ndarray) -> np.ndarray:
         """Take people out of their employers' totals; return how many each factory lost."""
-        f = self.employer[rows]
-        lost = np.bincount(f, minlength=self.n_factories)
-        self.staff -= lost
-        self.wage_bill -= np.bincount(f, weights=self.wage[rows], minlength=self.n_factories)
-        return lost
+        return kernels.count_out(rows, self.employer, self.wage, self.staff, self.wage_bill)
 
     # --- every week -------------------------------------------------------------------
 
     def quit(self, week: int) -> np.ndarray:
         """Some staff leave for reasons of their own, others look around; return how many
         each factory lost (one draw per person and week decides both)."""
-        staff = self._employed()
-        u = self.streams.uniform("quit_or_look", staff, week)
-        leaving = staff[u < self.quit_per_week]
-        looking = (u >= self.quit_per_week) & (u < self.quit_per_week + self.search_per_week)
-        self._looking = staff[looking]
-        lost = self._count_out(leaving)
+        leaving, self._looking, lost = kernels.quit_or_look(
+            self.employer,
+            self.in_city,
+            self.wage,
+            self._first_migrant,
+            self.quit_per_week,
+            self.search_per_week,
+            self.streams.addend("quit_or_look", week),
+            self.staff,
+            self.wage_bill,
+        )
         self._let_go(leaving, week)
         self.quits_total += len(leaving)
         return lost
 
-    def match(self, demand: np.ndarray, offers: np.ndarray, week: int) -> tuple[np.ndarray, ...]:
-        """Fill this week's openings; return (hires, staff lost to other factories) per factory.
+    def match(self, demand: np.ndarray, offers: np.ndarray, week: int) -> np.ndarray:
+        """Fill this week's openings; return the hires per factory.
 
         Factories are served in order of their offer; applicants in a random order (drawn per
         person and week: common random numbers) take the first offer that meets what they ask.
         An applicant who does not take the best open offer would not take a lower one either,
-        so one pass over the applicants serves every factory.
+        so one pass over the applicants serves every factory (``model.market_kernels.hire``).
         """
-        hires = np.zeros(self.n_factories, dtype=np.int64)
-        lost = np.zeros(self.n_factories, dtype=np.int64)
         hiring = np.flatnonzero(demand > 0)
         if len(hiring) == 0:
-            return hires, lost
-        ids, asks = self._applicants(offers, week)
-        top = offers[hiring].max()
-        keep = asks <= top
-        ids, asks = ids.compress(keep), asks.compress(keep)  # ~half kept: compress is faster
+            return np.zeros(self.n_factories, dtype=np.int64)
+        ids, asks, keys = self._applicants(offers, offers[hiring].max(), week)
         if len(ids) == 0:
-            return hires, lost
-        keys = self.streams.uniform("job_search", ids, week)
+            return np.zeros(self.n_factories, dtype=np.int64)
         tiebreak = self.streams.uniform("offer_order", hiring, week)
         order = hiring[np.lexsort((tiebreak, -offers[hiring]))]
-        taken, to = self._serve(order, demand, offers, ids, asks, keys)
-        was = self.employer[taken]
-        self._seekers -= int(np.count_nonzero((was < 0) & self.in_city[taken]))
-        movers = taken[was >= 0]
-        if len(movers):
-            lost = self._count_out(movers)
-            self.moves_total += len(movers)
-        self.employer[taken] = to
-        self.wage[taken] = offers[to]
-        arriving = taken[~self.in_city[taken]]
-        self.in_city[arriving] = True
-        self.next_look[arriving - self._first_migrant] = NEVER
-        hires = np.bincount(to, minlength=self.n_factories)
-        self.staff += hires
-        self.wage_bill += np.bincount(to, weights=offers[to], minlength=self.n_factories)
-        self.hires_total += int(hires.sum())
-        return hires, lost
-
-    def _applicants(self, offers: np.ndarray, week: int) -> tuple[np.ndarray, np.ndarray]:
-        """Who applies this week, and the least each accepts."""
-        # Locals never leave the city, and migrants are in it only while employed (they come
-        # for a job and go home when they lose it): the job seekers are the locals without one.
-        seekers = np.flatnonzero(self.employer[: self._first_migrant] < 0)
-        looking = self._looking[self.employer[self._looking] >= 0]  # drawn with this week's quits
-        # A worker moves for a raise, and never to a factory paying less than their own offers.
-        employer = self.employer[looking]
-        ask_looking = np.maximum(
-            self.wage[looking] * (1 + self.switch_premium), offers[employer] + 0.01
+        hires, from_city, moves = kernels.hire(
+            order,
+            demand,
+            offers,
+            ids,
+            asks,
+            keys,
+            self.employer,
+            self.wage,
+            self.in_city,
+            self.next_look,
+            self._first_migrant,
+            NEVER,
+            self.staff,
+            self.wage_bill,
         )
-        due = np.flatnonzero(self.next_look <= week) + self._first_migrant  # in city: NEVER
+        self._seekers -= from_city
+        self.moves_total += moves
+        self.hires_total += int(hires.sum())
+        return hires
+
+    def _applicants(
+        self, offers: np.ndarray, top: float, week: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who applies this week and would take the best offer, ``top``: the least each
+        accepts, and their place in the queue (stream ``job_search``).
+
+        Locals never leave the city, and migrants are in it only while employed (they come
+        for a job and go home when they lose it): the job seekers are the locals without
+        one. Staff drawn to look around this week apply from their jobs, and migrants due
+        a look at the city's offers apply from outside (and draw when they next look).
+        """
+        ids, asks, keys, due = kernels.applicants(
+            self.employer,
+            self.reservation,
+            self.wage,
+            self.next_look,
+            self._first_migrant,
+            self._looking,
+            offers,
+            self.switch_premium,
+            week,
+            top,
+            self.streams.addend("job_search", week),
+        )
         if len(due):
             self.next_look[due - self._first_migrant] = week + self._wait_weeks(due, week + 1)
-        ids = np.concatenate([seekers, looking, due])
-        asks = np.concatenate([self.reservation[seekers], ask_looking, self.reservation[due]])
-        return ids, asks
-
-    def _serve(self, order, demand, offers, ids, asks, keys) -> tuple[np.ndarray, np.ndarray]:
-        """The walk below, over the front of the queue when that is enough (the usual week:
-        few openings, many applicants), else over all of it; the result is the same."""
-        front = int(8 * demand[order].sum() + 256)
-        if len(keys) > front:
-            head = np.argpartition(keys, front)[:front]
-            taken, to, used_up = self._scan(order, demand, offers, ids[head], asks[head],
-                                            keys[head])  # fmt: skip
-            if not used_up:
-                return taken, to
-        return self._scan(order, demand, offers, ids, asks, keys)[:2]
-
-    @staticmethod
-    def _scan(order, demand, offers, ids, asks, keys) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Walk the applicants in queue order once; each factory takes the next who accept.
-
-        Everyone passed over while serving a factory asks more than it offers, and so more than
-        every later (lower) offer: they are done for the week. Factories offering the same
-        wage are served as one group (the first in line takes the first takers), so the walk
-        costs a step per distinct offer, not per factory.
-        """
-        queue = np.argsort(keys, kind="stable")
-        ids, asks = ids[queue], asks[queue]
-        takers, employers = [], []
-        start, n = 0, len(ids)
-        ordered_offers = offers[order]
-        bounds = np.flatnonzero(np.diff(ordered_offers)) + 1
-        for group in np.split(order, bounds):
-            if start >= n:
-                break
-            wants = demand[group]
-            need, offer = int(wants.sum()), offers[group[0]]
-            width = max(4 * need, 64)
-            while True:
-                stop = min(n, start + width)
-                accept = asks[start:stop] <= offer
-                counted = np.cumsum(accept)
-                if counted[-1] >= need or stop == n:
-                    break
-                width *= 4
-            end = int(np.searchsorted(counted, need)) + 1 if counted[-1] >= need else stop - start
-            taken = ids[start + np.flatnonzero(accept[:end])]
-            start += end
-            filled = np.minimum(np.cumsum(wants), len(taken))  # hires so far, in line
-            got = filled.copy()
-            got[1:] -= filled[:-1]  # np.diff(prepend=0), without its overhead
-            takers.append(taken)
-            employers.append(np.repeat(group, got))
-        used_up = start >= n  # the walk reached the end of the queue
-        if not takers:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), used_up
-        return np.concatenate(takers), np.concatenate(employers), used_up
+        return ids, asks, keys
 
     # --- every month ------------------------------------------------------------------
 
     def catch_up(self, offers: np.ndarray, rate: float) -> None:
         """Staff paid less than their factory now offers new hires are raised part of the way."""
-        staff = self._employed()
-        gap = offers[self.employer[staff]] - self.wage[staff]
-        self.wage[staff] += rate * np.maximum(gap, 0.0)
-        self.staff[:], self.wage_bill[:] = self.recount(staff)  # also clears rounding drift
+        kernels.catch_up(
+            self.employer,
+            self.in_city,
+            self.wage,
+            self._first_migrant,
+            offers,
+            rate,
+            self.staff,
+            self.wage_bill,
+        )
 
     # --- shutdowns --------------------------------------------------------------------
 

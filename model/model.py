@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from model import worker_kernels
 from model.authorities import Border, ChinaAuthorities, DPRKLabourAgency, UNSecurityCouncil
 from model.calendar import DAYS_PER_MONTH, NEVER, Horizon
 from model.factories import SECTORS, SHUT_REASONS, Factory, FactoryTable, Outlook, ShutBecause
@@ -258,7 +259,7 @@ class LaborModel(mesa.Model):
         self._quits_today = int(market.quit(week).sum())
         openings = f.openings(w.employed_by_factory, self.agency.expected_by_factory)
         sought = f.hiring_demand(openings)
-        hires, _ = market.match(sought, f.offer, week)
+        hires = market.match(sought, f.offer, week)
         self._hires_today = int(hires.sum())
         f.after_hiring(openings, sought, hires)
         f.set_hours(w.at_work_by_factory)
@@ -278,23 +279,22 @@ class LaborModel(mesa.Model):
         programme sends home, not those whose visas cannot be renewed or who have none, not
         those inspections will find, and not those whose contracts end with no replacement.
         """
-        w, china, n = self.workers, self.china, self.workers.n
+        w, china = self.workers, self.china
         end = day + int(self.factories.planning_months * DAYS_PER_MONTH)
-        # Whole columns (contiguous passes) rather than gathers of the workers concerned.
-        status = w.status[:n]
-        overstaying = status == Status.OVERSTAYING
-        employed = (status == Status.WORKING) | (status == Status.AWAY) | overstaying
-        gone = w.leave_day[:n] <= end
-        renewals_end = china.renewal_end_known(day)
-        expiry = w.visa_expiry[:n]
-        gone |= (expiry <= end) & (expiry >= renewals_end)
-        gone |= overstaying
-        if china.enforcement_known(day):
-            gone |= w.visa[:n] != Visa.WORK
-        new_visas_end = china.new_visas_end_known(day)
-        contract_end = w.contract_end[:n]
-        gone |= (contract_end <= end) & (contract_end >= new_visas_end)
-        kept = np.bincount(w.factory[:n].compress(employed & ~gone), minlength=self.factories.n)
+        kept = worker_kernels.kept_by_factory(
+            w.n,
+            w.status,
+            w.visa,
+            w.factory,
+            w.leave_day,
+            w.visa_expiry,
+            w.contract_end,
+            end,
+            int(china.renewal_end_known(day)),
+            int(china.new_visas_end_known(day)),
+            bool(china.enforcement_known(day)),
+            self.factories.n,
+        )
         expected = kept + self.agency.expected_by_factory
         ends = china.programme_end_day if china.programme_start_day <= day else day
         return Outlook(expected, max(ends - day, 0) / DAYS_PER_MONTH)

@@ -66,44 +66,17 @@ def move_workers(
 
 
 @njit(cache=True)
-def due_by_status(
-    due: np.ndarray, status: np.ndarray, n: int, day: int, n_status: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the workers with an event on ``day``, grouped by status (each group in id
-    order), and where each status's group starts (``starts[s]:starts[s + 1]``)."""
-    found = np.empty(n, dtype=np.int64)
-    k = 0
-    for i in range(n):  # nothing but the test here: counting too makes the loop much slower
-        if due[i] == day:
-            found[k] = i
-            k += 1
-    # Each worker's status is read once (a cache miss apiece: the rows are far apart).
-    statuses = np.empty(k, dtype=np.int8)
-    counts = np.zeros(n_status + 1, dtype=np.int64)
-    for j in range(k):
-        s = status[found[j]]
-        statuses[j] = s
-        counts[s + 1] += 1
-    starts = np.cumsum(counts)
-    grouped = np.empty(k, dtype=np.int64)
-    fill = starts[:-1].copy()
-    for j in range(k):
-        s = statuses[j]
-        grouped[fill[s]] = found[j]
-        fill[s] += 1
-    return grouped, starts
-
-
-@njit(cache=True)
-def leave_on_trips(
-    ids: np.ndarray,
+def visa_runs_due(
     day: int,
+    n: int,
+    runs_go_on: bool,
+    due: np.ndarray,
+    status: np.ndarray,
     exit_due: np.ndarray,
     visa: np.ndarray,
+    visa_expiry: np.ndarray,
     factory: np.ndarray,
-    status: np.ndarray,
     return_day: np.ndarray,
-    due: np.ndarray,
     trips: np.ndarray,
     by_status: np.ndarray,
     working_by_visa: np.ndarray,
@@ -112,31 +85,78 @@ def leave_on_trips(
     trip_days: int,
     spread_days: int,
     trip_addend: np.uint64,
-) -> tuple[np.ndarray, int]:
-    """Workers at work whose visa ends today go home to renew it and come back after
-    ``trip_days`` plus a queue of 0 to ``spread_days`` days (stream ``trip_length``).
+    stays: np.ndarray,
+    student_share: float,
+    kind_addend: np.uint64,
+    n_status: int,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The workers with an event on ``day``: the monthly visa run done here, the rest
+    returned for the array rules, grouped by status (each group in id order; status
+    ``s``'s group is ``rest[starts[s]:starts[s + 1]]``). Also returns how many left on a
+    trip and how many came back (they cross the border).
 
-    A worker at work is due on the earlier of its visa's end and its exit day, so those
-    due whose exit day has not come are exactly those whose visa ends today. The others
-    (told to leave, caught, contract over) are returned, in id order, for the array rules.
-    Also returns how many left on a trip (they cross the border out).
+    While ``runs_go_on`` (China renews visas and the border is open), and unless their
+    exit day has come (told to leave, sought, contract over: the array rules decide):
+
+    - a worker at work whose visa ends today goes home to renew it and comes back after
+      ``trip_days`` plus a queue of 0 to ``spread_days`` days (stream ``trip_length``);
+    - a worker back from that trip starts work on a new visa: training or student in place
+      of a work visa (stream ``visa_kind``: student with probability ``student_share``),
+      for the stay that kind allows, next due on the earlier of its end and the exit day.
+
+    Each worker's record is read once here, which is most of the cost: the day's workers
+    are scattered over the rows.
     """
-    leaving = np.empty(len(ids), dtype=np.int64)
-    going = np.empty(len(ids), dtype=np.int64)
-    n_leaving = n_going = 0
+    found = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):  # nothing but the test here: more work inside makes it much slower
+        if due[i] == day:
+            found[k] = i
+            k += 1
+    # Each worker's record first, in a loop without branches: the reads miss the cache
+    # (the rows are far apart) but overlap; a branch on each would wait for its read.
+    statuses = np.empty(k, dtype=np.int8)
+    exits_ahead = np.empty(k, dtype=np.bool_)
+    expired = np.empty(k, dtype=np.bool_)
+    for j in range(k):
+        i = found[j]
+        statuses[j] = status[i]
+        exits_ahead[j] = exit_due[i] > day
+        expired[j] = visa_expiry[i] <= day
+    going = np.empty(k, dtype=np.int64)
+    back = np.empty(k, dtype=np.int64)
+    rest = np.empty(k, dtype=np.int64)
+    counts = np.zeros(n_status + 1, dtype=np.int64)
+    n_going = n_back = n_rest = 0
     high = spread_days + 1
-    for i in ids:
-        if exit_due[i] <= day:
-            leaving[n_leaving] = i
-            n_leaving += 1
-            continue
-        going[n_going] = i
-        n_going += 1
-        queue = min(np.int64(draw(i, trip_addend) * high), high - 1)
-        back = day + trip_days + queue
-        return_day[i] = back
-        due[i] = back
-        trips[i] += 1
+    for j in range(k):
+        i = found[j]
+        s = statuses[j]
+        if runs_go_on and exits_ahead[j]:
+            if s == _WORKING and expired[j]:
+                going[n_going] = i
+                n_going += 1
+                queue = min(np.int64(draw(i, trip_addend) * high), high - 1)
+                back_on = day + trip_days + queue
+                return_day[i] = back_on
+                due[i] = back_on
+                trips[i] += 1
+                continue
+            if s == _AWAY:
+                back[n_back] = i
+                n_back += 1
+                kind = visa[i]
+                if kind == _WORK_VISA:
+                    kind = _STUDENT_VISA if draw(i, kind_addend) < student_share else _TRAINING_VISA
+                    visa[i] = kind
+                expiry = day + stays[kind]
+                visa_expiry[i] = expiry
+                due[i] = min(expiry, exit_due[i])
+                continue
+        rest[n_rest] = i
+        statuses[n_rest] = s  # (j >= n_rest: not read again)
+        counts[s + 1] += 1
+        n_rest += 1
     move_workers(
         going[:n_going],
         _AWAY,
@@ -148,14 +168,31 @@ def leave_on_trips(
         at_work_by_factory,
         employed_by_factory,
     )
-    return leaving[:n_leaving], n_going
+    move_workers(  # after the new visas: those back are counted by their new kind
+        back[:n_back],
+        _WORKING,
+        status,
+        visa,
+        factory,
+        by_status,
+        working_by_visa,
+        at_work_by_factory,
+        employed_by_factory,
+    )
+    starts = np.cumsum(counts)
+    grouped = np.empty(n_rest, dtype=np.int64)
+    fill = starts[:-1].copy()
+    for j in range(n_rest):
+        s = statuses[j]
+        grouped[fill[s]] = rest[j]
+        fill[s] += 1
+    return grouped, starts, n_going, n_back
 
 
 @njit(cache=True)
 def back_on_new_visas(
     ids: np.ndarray,
     day: int,
-    exits_first: bool,
     exit_due: np.ndarray,
     visa: np.ndarray,
     visa_expiry: np.ndarray,
@@ -169,26 +206,10 @@ def back_on_new_visas(
     stays: np.ndarray,
     student_share: float,
     kind_addend: np.uint64,
-) -> tuple[np.ndarray, int]:
-    """Workers back from a trip start work on a new visa: training or student in place of
-    a work visa (stream ``visa_kind``: student with probability ``student_share``), for
-    the stay that kind allows; each is next due on the earlier of its visa's end and its
-    exit day.
-
-    With ``exits_first``, workers whose exit day has come are left out and returned, in id
-    order, for the array rules (they may have to go home instead). Also returns how many
-    came back (they cross the border in).
-    """
-    early = np.empty(len(ids), dtype=np.int64)
-    back = np.empty(len(ids), dtype=np.int64)
-    n_early = n_back = 0
+) -> None:
+    """Workers back from a trip start work on a new visa, as in ``visa_runs_due``: for
+    those the array rules let back in after all (sought while abroad)."""
     for i in ids:
-        if exits_first and exit_due[i] <= day:
-            early[n_early] = i
-            n_early += 1
-            continue
-        back[n_back] = i
-        n_back += 1
         kind = visa[i]
         if kind == _WORK_VISA:
             kind = _STUDENT_VISA if draw(i, kind_addend) < student_share else _TRAINING_VISA
@@ -197,7 +218,7 @@ def back_on_new_visas(
         visa_expiry[i] = expiry
         due[i] = min(expiry, exit_due[i])
     move_workers(  # after the new visas: they are counted by their new kind
-        back[:n_back],
+        ids,
         _WORKING,
         status,
         visa,
@@ -207,4 +228,83 @@ def back_on_new_visas(
         at_work_by_factory,
         employed_by_factory,
     )
-    return early[:n_early], n_back
+
+
+@njit(cache=True)
+def add_arrivals(
+    lo: int,
+    factories: np.ndarray,
+    day: int,
+    contract_days: int,
+    stays: np.ndarray,
+    student_share: float,
+    kind_addend: np.uint64,
+    factory: np.ndarray,
+    visa: np.ndarray,
+    visa_expiry: np.ndarray,
+    contract_end: np.ndarray,
+    exit_due: np.ndarray,
+    arrived: np.ndarray,
+    due: np.ndarray,
+    by_status: np.ndarray,
+    working_by_visa: np.ndarray,
+    at_work_by_factory: np.ndarray,
+    employed_by_factory: np.ndarray,
+) -> None:
+    """New workers from the agency, rows ``lo`` on, at work in ``factories`` from ``day``:
+    a training or student visa (stream ``visa_kind``: student with probability
+    ``student_share``) for the stay that kind allows, a contract of ``contract_days``.
+    The rows' other columns hold a new worker's values already."""
+    end = day + contract_days
+    for j in range(len(factories)):
+        i = lo + j
+        f = factories[j]
+        kind = _STUDENT_VISA if draw(i, kind_addend) < student_share else _TRAINING_VISA
+        expiry = day + stays[kind]
+        factory[i] = f
+        visa[i] = kind
+        visa_expiry[i] = expiry
+        contract_end[i] = end
+        exit_due[i] = end
+        arrived[i] = day
+        due[i] = min(expiry, end)
+        working_by_visa[kind] += 1
+        at_work_by_factory[f] += 1
+        employed_by_factory[f] += 1
+    by_status[_WORKING] += len(factories)
+
+
+@njit(cache=True)
+def kept_by_factory(
+    n: int,
+    status: np.ndarray,
+    visa: np.ndarray,
+    factory: np.ndarray,
+    leave_day: np.ndarray,
+    visa_expiry: np.ndarray,
+    contract_end: np.ndarray,
+    end: int,
+    renewals_end: int,
+    new_visas_end: int,
+    only_work_visas: bool,
+    n_factories: int,
+) -> np.ndarray:
+    """Per factory, its North Korean staff who will still be there on day ``end``: not
+    overstaying, not told to leave by then, not on a visa that ends by then once renewals
+    have ended (``renewals_end``), not on a contract that ends by then once no new worker
+    can come (``new_visas_end``), and, with ``only_work_visas``, on a work visa."""
+    kept = np.zeros(n_factories, dtype=np.int64)
+    for i in range(n):
+        s = status[i]
+        if s != _WORKING and s != _AWAY:  # overstayers go, the rest hold no position
+            continue
+        expiry, contract = visa_expiry[i], contract_end[i]
+        gone = (
+            leave_day[i] <= end
+            or (expiry <= end and expiry >= renewals_end)
+            or (only_work_visas and visa[i] != _WORK_VISA)
+            or (contract <= end and contract >= new_visas_end)
+        )
+        if not gone:
+            kept[factory[i]] += 1
+    return kept

@@ -174,6 +174,44 @@ class WorkerPopulation:
         ids = np.arange(lo, hi)
         return ids
 
+    def arrive(
+        self,
+        factories: np.ndarray,
+        day: int,
+        contract_days: int,
+        stays: np.ndarray,
+        student_share: float,
+        kind_addend: np.uint64,
+    ) -> None:
+        """New workers from the agency cross into China and start work in ``factories``
+        (``model.worker_kernels.add_arrivals``: their visas and contracts)."""
+        k = len(factories)
+        self._grow(k)
+        lo = self.n
+        self.n += k
+        kernels.add_arrivals(
+            lo,
+            factories,
+            day,
+            contract_days,
+            stays,
+            student_share,
+            kind_addend,
+            self.factory,
+            self.visa,
+            self.visa_expiry,
+            self.contract_end,
+            self.exit_due,
+            self.arrived,
+            self.due,
+            self.by_status,
+            self.working_by_visa,
+            self.at_work_by_factory,
+            self.employed_by_factory,
+        )
+        self.arrived_total += k
+        self.entries_today += k
+
     # --- state changes ----------------------------------------------------------------
 
     def set_status(self, ids: np.ndarray, new: Status, crossing: int = 0) -> None:
@@ -369,25 +407,51 @@ class WorkerRules:
         """
         self.fined_employers_today = self.fined_workers_today = 0.0
         w = self.workers
-        due, starts = kernels.due_by_status(w.due, w.status, w.n, day, N_STATUS)
-        if len(due) == 0:
+        renewable = self.china.issues_visa(day, new_worker=False)
+        rest, starts, gone, back = kernels.visa_runs_due(
+            day,
+            w.n,
+            renewable and not self.border.closed(day),
+            w.due,
+            w.status,
+            w.exit_due,
+            w.visa,
+            w.visa_expiry,
+            w.factory,
+            w.return_day,
+            w.trips,
+            w.by_status,
+            w.working_by_visa,
+            w.at_work_by_factory,
+            w.employed_by_factory,
+            self.renewal_trip_days,
+            self.renewal_trip_spread_days,
+            self.streams.addend("trip_length", day),
+            self.agency.stays,
+            self.china.new_student_share,
+            self.streams.addend("visa_kind", day),
+            N_STATUS,
+        )
+        w.exits_today += gone
+        w.entries_today += back
+        if len(rest) == 0:
             return
 
         def group(status: Status) -> np.ndarray:
-            return due[starts[status] : starts[status + 1]]
+            return rest[starts[status] : starts[status + 1]]
 
         n = np.diff(starts)  # groups nobody is in are skipped
         if n[Status.AWAY]:
-            self._return_from_abroad(group(Status.AWAY), day)
+            self._return_from_abroad(group(Status.AWAY), day, renewable)
         if n[Status.DETAINED]:
             self._deport(group(Status.DETAINED), day)
         if n[Status.WAITING]:
             self.go_home_or_wait(group(Status.WAITING), day, LeftBecause.FACTORY_SHUT)
+        in_china = group(Status.WORKING)
         if n[Status.OVERSTAYING]:
-            in_china = np.sort(np.concatenate([group(Status.WORKING), group(Status.OVERSTAYING)]))
-            self._events_in_china(in_china, day, all_working=False)
-        elif n[Status.WORKING]:
-            self._events_in_china(group(Status.WORKING), day, all_working=True)
+            in_china = np.sort(np.concatenate([in_china, group(Status.OVERSTAYING)]))
+        if len(in_china):
+            self._events_in_china(in_china, day, renewable)
         self._send_home_and_replace(day)
 
     def _send_home_and_replace(self, day: int) -> None:
@@ -411,48 +475,19 @@ class WorkerRules:
             )
             self._replacing.clear()
 
-    def _events_in_china(self, ids: np.ndarray, day: int, all_working: bool) -> None:
-        """Departures, then visas that end today. ``all_working``: every one of ``ids`` is
-        at work with a valid visa (no overstayers among them)."""
+    def _events_in_china(self, ids: np.ndarray, day: int, renewable: bool) -> None:
+        """Departures, then visas that end today, for workers in China the visa run
+        (``model.worker_kernels.visa_runs_due``) left to these rules."""
         w = self.workers
-        renewable = self.china.issues_visa(day, new_worker=False)
-        if all_working and renewable and not self.border.closed(day):
-            # The usual day: visas end and their holders go home to renew them (compiled);
-            # those whose exit day has come leave the array way.
-            leaving, gone = kernels.leave_on_trips(
-                ids,
-                day,
-                w.exit_due,
-                w.visa,
-                w.factory,
-                w.status,
-                w.return_day,
-                w.due,
-                w.trips,
-                w.by_status,
-                w.working_by_visa,
-                w.at_work_by_factory,
-                w.employed_by_factory,
-                self.renewal_trip_days,
-                self.renewal_trip_spread_days,
-                self.streams.addend("trip_length", day),
-            )
-            w.exits_today += gone
-            if len(leaving):
-                self._exits_in_china(leaving, day)
-            return
         staying = w.exit_due[ids] > day
         if not staying.all():
             self._exits_in_china(ids[~staying], day)
-        if all_working and not self.border.closed(day):
-            # A worker at work is due on the earlier of visa expiry and exit day, and those
-            # leaving have left: whoever is due today and stays has a visa that ends today.
-            expired = ids[staying]
-        else:
-            # Everyone still here and at work whose visa ends today (departures postponed
-            # by a closed border included: their dates changed, so read them again).
-            status, staying = w.status[ids], w.exit_due[ids] > day
-            expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
+        # Everyone still here and at work whose visa ends today (departures postponed
+        # by a closed border included: their dates changed, so read them again).
+        status, staying = w.status[ids], w.exit_due[ids] > day
+        expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
+        if len(expired) == 0:
+            return
         if self.border.closed(day):
             # No way home: China extends visas in the country, or the worker overstays.
             if renewable:
@@ -462,18 +497,9 @@ class WorkerRules:
                 w.set_status(expired, Status.OVERSTAYING)
                 self.china.schedule_catch(expired, day)
             return
-        if renewable:
-            # The article: "visas had expired so they just went back to North Korea to extend them".
-            w.set_status(expired, Status.AWAY, crossing=-1)
-            queue = self.streams.integers(
-                "trip_length", expired, self.renewal_trip_spread_days + 1, day
-            )
-            back = (day + self.renewal_trip_days + queue).astype(np.int32)  # as the columns
-            w.return_day[expired] = back
-            w.due[expired] = back
-            w.trips[expired] += 1
-        else:
+        if not renewable:
             self._refused_renewal(expired, day)
+        # (renewed and the border open: the visa run sent every such worker on a trip)
 
     def _exits_in_china(self, ids: np.ndarray, day: int) -> None:
         """Told to leave, caught, or contract over, in that order of precedence.
@@ -565,8 +591,9 @@ class WorkerRules:
             w.visa[ids] = visa
         w.visa_expiry[ids] = day + self.agency.stays[visa]
 
-    def _return_from_abroad(self, ids: np.ndarray, day: int) -> None:
-        """The end of a trip home: back on a new visa, or home for good.
+    def _return_from_abroad(self, ids: np.ndarray, day: int, renewable: bool) -> None:
+        """The end of a trip home for those the visa run (``model.worker_kernels``) left to
+        these rules: back on a new visa, or home for good.
 
         If the border has closed meanwhile, the worker cannot come back: home for good.
         """
@@ -574,13 +601,7 @@ class WorkerRules:
         if self.border.closed(day):
             w.send_home(ids, day, LeftBecause.BORDER_CLOSED)
             return
-        renewable = self.china.issues_visa(day, new_worker=False)
-        if renewable:
-            # The usual day: back at work on a new visa (compiled), all but the few whose
-            # exit day has come, who are left below.
-            ids = self._back_at_work(ids, day, exits_first=True)
-        exit_due = w.exit_due[ids]
-        early = exit_due <= day  # told to leave, contract over or sought: few, most days
+        early = w.exit_due[ids] <= day  # told to leave, contract over or sought
         sought = None
         if early.any():
             first = ids[early]
@@ -595,7 +616,7 @@ class WorkerRules:
         if not renewable:
             self._leave_for_good(ids, day, LeftBecause.VISA_REFUSED)
             return
-        self._back_at_work(ids, day, exits_first=False)
+        self._back_at_work(ids, day)
         if sought is not None:
             # Exit days are the earliest of contract end, catch day and leave day, so only
             # those found early above can have been sought while abroad.
@@ -603,14 +624,14 @@ class WorkerRules:
             if len(stale):  # sought while abroad: inspections pick up the search again
                 self.china.schedule_catch(stale, day)
 
-    def _back_at_work(self, ids: np.ndarray, day: int, exits_first: bool) -> np.ndarray:
-        """Back from a trip on a new visa (``model.kernels.back_on_new_visas``); with
-        ``exits_first`` those whose exit day has come are returned instead."""
+    def _back_at_work(self, ids: np.ndarray, day: int) -> None:
+        """Back from a trip on a new visa (``model.worker_kernels.back_on_new_visas``)."""
+        if len(ids) == 0:
+            return
         w = self.workers
-        early, back = kernels.back_on_new_visas(
+        kernels.back_on_new_visas(
             ids,
             day,
-            exits_first,
             w.exit_due,
             w.visa,
             w.visa_expiry,
@@ -625,5 +646,4 @@ class WorkerRules:
             self.china.new_student_share,
             self.streams.addend("visa_kind", day),
         )
-        w.entries_today += back
-        return early
+        w.entries_today += len(ids)
