@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+from numba import njit
 
 from model.calendar import DAYS_PER_MONTH, NEVER, Horizon
 from model.randomness import Streams
@@ -45,6 +46,56 @@ if TYPE_CHECKING:
 SECTORS = ("garments", "seafood processing", "electronics assembly", "shoes")
 # Labels only (docs/sources.md, sectors, qualitative); the shares are an assumption.
 SECTOR_SHARES = np.array([0.5, 0.25, 0.15, 0.10])
+
+
+@njit(cache=True)
+def _lines_today(
+    nk_at_work: np.ndarray,
+    operating: np.ndarray,
+    cn: np.ndarray,
+    positions: np.ndarray,
+    orders: np.ndarray,
+    nk_month_hours: np.ndarray,
+    cn_month_hours: np.ndarray,
+    value_per_hour: np.ndarray,
+    nk_pay_each: np.ndarray,
+    line_cost_day: float,
+    cn_pay_day: np.ndarray,
+    overhead_day: np.ndarray,
+    revenue_month: np.ndarray,
+    nk_pay_month: np.ndarray,
+    running_month: np.ndarray,
+    cn_pay_month: np.ndarray,
+    overhead_month: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A day of every factory's lines (``FactoryTable.run_day``), one factory at a time:
+    books the month's revenue, pay and costs; returns North Korean staff at work, revenue
+    and their pay per factory, and positions staffed and North Korean heads in all.
+
+    Compiled because it runs every day on every factory and is a dozen array operations;
+    each is the same arithmetic, in the same order, as the array code it replaces. The
+    float totals are summed by the caller with NumPy, so they keep their order too.
+    """
+    n = len(operating)
+    nk = np.empty(n, dtype=np.int64)
+    revenue = np.empty(n)
+    nk_pay = np.empty(n)
+    staffed_all = heads = 0
+    for f in range(n):
+        here = nk_at_work[f] if operating[f] else 0
+        staffed = min(here + cn[f], positions[f])
+        worked = min(here * nk_month_hours[f] + cn_month_hours[f], orders[f])
+        revenue[f] = value_per_hour[f] * worked / DAYS_PER_MONTH
+        nk_pay[f] = here * nk_pay_each[f] / DAYS_PER_MONTH
+        revenue_month[f] += revenue[f]
+        nk_pay_month[f] += nk_pay[f]
+        running_month[f] += staffed * line_cost_day
+        cn_pay_month[f] += cn_pay_day[f]
+        overhead_month[f] += overhead_day[f]
+        nk[f] = here
+        staffed_all += staffed
+        heads += here
+    return nk, revenue, nk_pay, staffed_all, heads
 
 
 class ShutBecause(IntEnum):
@@ -192,27 +243,36 @@ class FactoryTable:
         ``_prepare_week`` when it changes.
         """
         k = self._week or self._prepare_week()
-        op = self.operating
-        nk = nk_at_work * op
-        staffed = np.minimum(nk + k["cn"], k["positions"])
-        worked = np.minimum(nk * k["nk_month_hours"] + k["cn_month_hours"], k["orders"])
-        revenue = self.value_per_hour * worked / DAYS_PER_MONTH
-        nk_pay = nk * k["nk_pay_each"] / DAYS_PER_MONTH
         m = self.month
-        m["revenue"] += revenue
-        m["nk_pay"] += nk_pay
-        m["running"] += staffed * (self.line_cost / DAYS_PER_MONTH)
-        m["cn_pay"] += k["cn_pay_day"]
-        m["overhead"] += k["overhead_day"]
-        heads = nk.sum() + k["cn_heads"]
+        nk, revenue, nk_pay, staffed, heads = _lines_today(
+            nk_at_work,
+            self.operating,
+            k["cn"],
+            k["positions"],
+            k["orders"],
+            k["nk_month_hours"],
+            k["cn_month_hours"],
+            self.value_per_hour,
+            k["nk_pay_each"],
+            self.line_cost / DAYS_PER_MONTH,
+            k["cn_pay_day"],
+            k["overhead_day"],
+            m["revenue"],
+            m["nk_pay"],
+            m["running"],
+            m["cn_pay"],
+            m["overhead"],
+        )
+        heads += k["cn_heads"]
+        paid = float(nk_pay.sum())
         return {
             "positions": k["positions_total"],
             "positions_lost": k["positions_lost"],
-            "labor_gap": float(k["positions_total"] - staffed.sum()),
+            "labor_gap": float(k["positions_total"] - staffed),
             "output": float(revenue.sum()),
-            "wage_bill": float(nk_pay.sum()) + k["cn_pay_total"],
+            "wage_bill": paid + k["cn_pay_total"],
             "extra_wage_cost": k["extra_total"],
-            "nk_wage_paid": float(nk_pay.sum()),
+            "nk_wage_paid": paid,
             "hours_per_day": float((nk @ self.nk_hours + k["cn_hours_sum"]) / max(heads, 1)),
             "cn_wage_mean": k["cn_wage_mean"],
             "factories_distressed": k["losing_money"],

@@ -184,7 +184,7 @@ class LabourMarket:
         one. Staff drawn to look around this week apply from their jobs, and migrants due
         a look at the city's offers apply from outside (and draw when they next look).
         """
-        ids, asks, keys, due = kernels.applicants(
+        return kernels.applicants(
             self.employer,
             self.reservation,
             self.wage,
@@ -196,10 +196,9 @@ class LabourMarket:
             week,
             top,
             self.streams.addend("job_search", week),
+            self.streams.addend("migrant_look", week + 1),
+            self.migrant_look_per_week,
         )
-        if len(due):
-            self.next_look[due - self._first_migrant] = week + self._wait_weeks(due, week + 1)
-        return ids, asks, keys
 
     # --- every month ------------------------------------------------------------------
 
@@ -239,6 +238,8 @@ class LabourMarket:
 
     def _wait_weeks(self, rows: np.ndarray, week: int) -> np.ndarray:
         """Whole weeks (at least one) until each potential migrant next looks at the city."""
-        u = self.streams.uniform("migrant_look", rows, week)
-        wait = np.ceil(-np.log1p(-u) / self.migrant_look_per_week)
-        return np.maximum(wait, 1).astype(np.int64)
+        return kernels.wait_weeks(
+            np.asarray(rows, dtype=np.int64),
+            self.streams.addend("migrant_look", week),
+            self.migrant_look_per_week,
+        )

@@ -15,6 +15,8 @@ As with ``model.worker_kernels``, Numba's cache does not notice an edit to
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -32,10 +34,9 @@ def employed_rows(employer: np.ndarray, in_city: np.ndarray, first_migrant: int)
     for i in range(first_migrant):
         rows[k] = i
         k += np.int64(employer[i] >= 0)
-    city = in_city.view(np.uint8)
     for i in range(first_migrant, n):
         rows[k] = i
-        k += np.int64(city[i])
+        k += np.int64(in_city[i])
     return rows[:k]
 
 
@@ -98,6 +99,17 @@ def count_out(
 
 
 @njit(cache=True)
+def wait_weeks(rows: np.ndarray, addend: np.uint64, looks_per_week: float) -> np.ndarray:
+    """Whole weeks (at least one) until each potential migrant next looks at the city: a
+    memoryless wait (stream ``migrant_look``; ``math.log1p`` is the C library's, as NumPy's)."""
+    wait = np.empty(len(rows), dtype=np.int64)
+    for j in range(len(rows)):
+        u = draw(rows[j], addend)
+        wait[j] = max(np.int64(math.ceil(-math.log1p(-u) / looks_per_week)), 1)
+    return wait
+
+
+@njit(cache=True)
 def applicants(
     employer: np.ndarray,
     reservation: np.ndarray,
@@ -110,9 +122,12 @@ def applicants(
     week: int,
     top: float,
     key_addend: np.uint64,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    look_addend: np.uint64,
+    looks_per_week: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """This week's applicants who would take the best offer, the least each accepts and
-    their place in the queue (stream ``job_search``); and every migrant due a look.
+    their place in the queue (stream ``job_search``). Migrants due a look draw when they
+    next look (``wait_weeks``, with ``look_addend``).
 
     Applicants are, in this order: locals without a job, staff looking around (still
     employed), migrants due a look at the city's offers. A worker moves for a raise of
@@ -150,28 +165,35 @@ def applicants(
                 k += 1
     for j in range(k):
         keys[j] = draw(ids[j], key_addend)
-    return ids[:k], asks[:k], keys[:k], due[:n_due]
+    due = due[:n_due]
+    wait = wait_weeks(due, look_addend, looks_per_week)
+    for j in range(n_due):
+        next_look[due[j] - first_migrant] = week + wait[j]
+    return ids[:k], asks[:k], keys[:k]
 
 
 @njit(cache=True)
-def _walk(
+def walk(
     order: np.ndarray,
     demand: np.ndarray,
     offers: np.ndarray,
     ids: np.ndarray,
     asks: np.ndarray,
-    takers: np.ndarray,
-    employers: np.ndarray,
-) -> tuple[int, bool]:
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Walk the applicants (in queue order) once; each factory takes the next who accept.
 
     Everyone passed over while serving a factory asks more than it offers, and so more than
     every later (lower) offer: they are done for the week. Factories offering the same wage
     are served as one group, in ``order``: the first in line takes the first takers.
-    Fills ``takers`` and ``employers``; returns how many were hired and whether the walk
-    reached the end of the queue.
+    Returns who is hired, by which factory, and whether the walk reached the end of the
+    queue.
     """
     n = len(ids)
+    need = 0
+    for f in order:
+        need += demand[f]
+    takers = np.empty(min(need, n), dtype=np.int64)
+    employers = np.empty(min(need, n), dtype=np.int64)
     start = 0
     hired = 0
     g = 0
@@ -202,10 +224,9 @@ def _walk(
                 employers[j] = f
                 j += 1
         g = end_group
-    return hired, start >= n
+    return takers[:hired], employers[:hired], start >= n
 
 
-@njit(cache=True)
 def hire(
     order: np.ndarray,
     demand: np.ndarray,
@@ -228,34 +249,48 @@ def hire(
 
     The usual week has few openings and many applicants: only the front of the queue
     (the applicants with the smallest keys) is sorted and walked, and the whole queue
-    only if the walk reaches the end of that front; the result is the same.
+    only if the walk reaches the end of that front; the result is the same. The queue is
+    sorted with NumPy (a compiled sort takes seconds to compile), the rest is compiled.
     """
     n = len(ids)
-    need = 0
-    for f in order:
-        need += demand[f]
-    takers = np.empty(min(need, n), dtype=np.int64)
-    employers = np.empty(min(need, n), dtype=np.int64)
-    front = 8 * need + 256
-    hired = 0
+    front = int(8 * demand[order].sum() + 256)
     walked = False
     if n > front:
         # Keys are uniform on [0, 1): about `front` of them are below front / n, and
         # those are the front of the queue.
         head = np.flatnonzero(keys < front / n)
         queue = head[np.argsort(keys[head])]
-        hired, used_up = _walk(order, demand, offers, ids[queue], asks[queue], takers, employers)
+        takers, employers, used_up = walk(order, demand, offers, ids[queue], asks[queue])
         walked = not used_up
     if not walked:
-        queue = np.argsort(keys, kind="mergesort")
-        hired, _ = _walk(order, demand, offers, ids[queue], asks[queue], takers, employers)
-    takers, employers = takers[:hired], employers[:hired]
+        queue = np.argsort(keys, kind="stable")
+        takers, employers, _ = walk(order, demand, offers, ids[queue], asks[queue])
+    return take_on(
+        takers, employers, offers, employer, wage, in_city, next_look, first_migrant, never,
+        staff, wage_bill,
+    )  # fmt: skip
 
-    # Bookkeeping, in the order of the array rules: movers leave their old employers'
-    # totals, then everyone hired joins the new one's at its offer.
+
+@njit(cache=True)
+def take_on(
+    takers: np.ndarray,
+    employers: np.ndarray,
+    offers: np.ndarray,
+    employer: np.ndarray,
+    wage: np.ndarray,
+    in_city: np.ndarray,
+    next_look: np.ndarray,
+    first_migrant: int,
+    never: int,
+    staff: np.ndarray,
+    wage_bill: np.ndarray,
+) -> tuple[np.ndarray, int, int]:
+    """The hires of ``walk``, in the order of the array rules: movers leave their old
+    employers' totals, then everyone hired joins the new one's at its offer. Returns
+    (hires per factory, how many were job seekers in the city, how many moved)."""
     n_factories = len(staff)
     from_city = 0
-    movers = np.empty(hired, dtype=np.int64)
+    movers = np.empty(len(takers), dtype=np.int64)
     n_movers = 0
     for i in takers:
         if employer[i] >= 0:
@@ -266,7 +301,7 @@ def hire(
     count_out(movers[:n_movers], employer, wage, staff, wage_bill)
     hires = np.zeros(n_factories, dtype=np.int64)
     bill = np.zeros(n_factories)
-    for j in range(hired):
+    for j in range(len(takers)):
         i, f = takers[j], employers[j]
         employer[i] = f
         wage[i] = offers[f]
@@ -296,7 +331,8 @@ def catch_up(
     totals are recounted from the rows (which also clears rounding drift)."""
     rows = employed_rows(employer, in_city, first_migrant)
     bill = np.zeros(len(staff))
-    staff[:] = 0
+    for f in range(len(staff)):
+        staff[f] = 0
     for i in rows:
         f = employer[i]
         wage[i] += rate * max(offers[f] - wage[i], 0.0)
@@ -304,4 +340,5 @@ def catch_up(
         f = employer[i]
         staff[f] += 1
         bill[f] += wage[i]
-    wage_bill[:] = bill
+    for f in range(len(staff)):  # (element by element: a slice copy compiles its checks)
+        wage_bill[f] = bill[f]

@@ -440,7 +440,7 @@ class WorkerRules:
         def group(status: Status) -> np.ndarray:
             return rest[starts[status] : starts[status + 1]]
 
-        n = np.diff(starts)  # groups nobody is in are skipped
+        n = starts[1:] - starts[:-1]  # groups nobody is in are skipped
         if n[Status.AWAY]:
             self._return_from_abroad(group(Status.AWAY), day, renewable)
         if n[Status.DETAINED]:
