@@ -102,7 +102,7 @@ class ChinaAuthorities(mesa.Agent):
             h.day_of(p["repatriation_start"]) if self.mode != "none" else NEVER
         )
         self.programme_end_day = h.day_of(p["repatriation_end"])
-        self.new_student_share = p["new_student_visa_share"]
+        self.new_student_share = float(p["new_student_visa_share"])
         # Inspections visit factories: tolerant ones look for overstayers only; from the start
         # of enforcement, campaigns also look for training and student visa holders at work.
         # Each inspection finds every illegal worker present: one case, one (capped) fine.

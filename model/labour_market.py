@@ -63,8 +63,8 @@ class LabourMarket:
         self.streams = streams
         weeks_per_month = DAYS_PER_MONTH / 7
         self.quit_per_week = 1 - (1 - p["cn_quit_rate_per_month"]) ** (1 / weeks_per_month)
-        self.search_per_week = p["on_the_job_search_share_per_week"]
-        self.switch_premium = p["job_switch_premium"]
+        self.search_per_week = float(p["on_the_job_search_share_per_week"])
+        self.switch_premium = float(p["job_switch_premium"])  # (a float: one compiled variant)
         self.migrant_look_per_week = 1 / p["migrant_search_weeks"]
         self._first_migrant = n_local
         self._migrants = np.arange(n_local, n)
@@ -210,7 +210,7 @@ class LabourMarket:
             self.wage,
             self._first_migrant,
             offers,
-            rate,
+            float(rate),
             self.staff,
             self.wage_bill,
         )
