@@ -81,7 +81,6 @@ def visa_runs_due(
     by_status: np.ndarray,
     working_by_visa: np.ndarray,
     at_work_by_factory: np.ndarray,
-    employed_by_factory: np.ndarray,
     trip_days: int,
     spread_days: int,
     trip_addend: np.uint64,
@@ -123,8 +122,6 @@ def visa_runs_due(
         statuses[j] = status[i]
         exits_ahead[j] = exit_due[i] > day
         expired[j] = visa_expiry[i] <= day
-    going = np.empty(k, dtype=np.int64)
-    back = np.empty(k, dtype=np.int64)
     rest = np.empty(k, dtype=np.int64)
     counts = np.zeros(n_status + 1, dtype=np.int64)
     n_going = n_back = n_rest = 0
@@ -133,17 +130,18 @@ def visa_runs_due(
         i = found[j]
         s = statuses[j]
         if runs_go_on and exits_ahead[j]:
-            if s == _WORKING and expired[j]:
-                going[n_going] = i
+            if s == _WORKING and expired[j]:  # at work -> away (still employed)
                 n_going += 1
+                working_by_visa[visa[i]] -= 1
+                at_work_by_factory[factory[i]] -= 1
+                status[i] = _AWAY
                 queue = min(np.int64(draw(i, trip_addend) * high), high - 1)
                 back_on = day + trip_days + queue
                 return_day[i] = back_on
                 due[i] = back_on
                 trips[i] += 1
                 continue
-            if s == _AWAY:
-                back[n_back] = i
+            if s == _AWAY:  # away -> at work, counted by the new kind of visa
                 n_back += 1
                 kind = visa[i]
                 if kind == _WORK_VISA:
@@ -152,33 +150,18 @@ def visa_runs_due(
                 expiry = day + stays[kind]
                 visa_expiry[i] = expiry
                 due[i] = min(expiry, exit_due[i])
+                working_by_visa[kind] += 1
+                at_work_by_factory[factory[i]] += 1
+                status[i] = _WORKING
                 continue
         rest[n_rest] = i
         statuses[n_rest] = s  # (j >= n_rest: not read again)
         counts[s + 1] += 1
         n_rest += 1
-    move_workers(
-        going[:n_going],
-        _AWAY,
-        status,
-        visa,
-        factory,
-        by_status,
-        working_by_visa,
-        at_work_by_factory,
-        employed_by_factory,
-    )
-    move_workers(  # after the new visas: those back are counted by their new kind
-        back[:n_back],
-        _WORKING,
-        status,
-        visa,
-        factory,
-        by_status,
-        working_by_visa,
-        at_work_by_factory,
-        employed_by_factory,
-    )
+    # The rest of the moves' running totals (``move_workers``'s); a trip keeps the position,
+    # so the employed per factory do not change.
+    by_status[_WORKING] += n_back - n_going
+    by_status[_AWAY] += n_going - n_back
     starts = counts.copy()
     for g in range(n_status):  # (np.cumsum: slower to compile)
         starts[g + 1] += starts[g]

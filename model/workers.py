@@ -423,7 +423,6 @@ class WorkerRules:
             w.by_status,
             w.working_by_visa,
             w.at_work_by_factory,
-            w.employed_by_factory,
             self.renewal_trip_days,
             self.renewal_trip_spread_days,
             self.streams.addend("trip_length", day),
