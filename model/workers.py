@@ -481,13 +481,16 @@ class WorkerRules:
         staying = w.exit_due[ids] > day
         if not staying.all():
             self._exits_in_china(ids[~staying], day)
+        closed = self.border.closed(day)
+        if renewable and not closed:
+            return  # the visa run sent every worker whose visa ends today on a trip
         # Everyone still here and at work whose visa ends today (departures postponed
         # by a closed border included: their dates changed, so read them again).
         status, staying = w.status[ids], w.exit_due[ids] > day
         expired = ids[staying & (status == Status.WORKING) & (w.visa_expiry[ids] <= day)]
         if len(expired) == 0:
             return
-        if self.border.closed(day):
+        if closed:
             # No way home: China extends visas in the country, or the worker overstays.
             if renewable:
                 self._extend_in_china(expired, day)
@@ -496,9 +499,7 @@ class WorkerRules:
                 w.set_status(expired, Status.OVERSTAYING)
                 self.china.schedule_catch(expired, day)
             return
-        if not renewable:
-            self._refused_renewal(expired, day)
-        # (renewed and the border open: the visa run sent every such worker on a trip)
+        self._refused_renewal(expired, day)
 
     def _exits_in_china(self, ids: np.ndarray, day: int) -> None:
         """Told to leave, caught, or contract over, in that order of precedence.
